@@ -1,0 +1,63 @@
+"""One @dlt_assets per source system.
+
+The source and pipeline given to the decorator only describe the assets (names, keys); each run
+builds them again from the `source_systems` and `warehouse` resources, so the same code loads the
+sandbox in a test, the demo firm, or a real tenant.
+"""
+
+
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import dagster as dg
+import dlt
+from dagster_dlt import DagsterDltResource, dlt_assets
+
+from psa_pipeline.ingest.resources import ApiEndpoint, SourceSystems
+from psa_pipeline.ingest.translator import RawLayerTranslator
+from psa_pipeline.sources.harvest import harvest_source
+from psa_pipeline.sources.hubspot import hubspot_source
+from psa_pipeline.sources.netsuite import netsuite_source
+from psa_pipeline.warehouse import WAREHOUSE_POOL, Warehouse
+
+SOURCE_FACTORIES: dict[str, Callable[..., dlt.sources.DltSource]] = {
+    "hubspot": lambda endpoint: hubspot_source(endpoint.base_url, endpoint.access_token),
+    "harvest": lambda endpoint: harvest_source(
+        endpoint.base_url, endpoint.access_token, endpoint.account_id
+    ),
+    "netsuite": lambda endpoint: netsuite_source(endpoint.base_url, endpoint.access_token),
+}
+_DESCRIBE_ONLY = ApiEndpoint(base_url="http://describe.invalid", access_token="-", account_id="-")
+# dlt creates a working folder for every pipeline object, even one that only describes assets
+_DESCRIBE_DIR = str(Path(tempfile.gettempdir()) / "psa-pipeline-describe")
+
+
+def build_ingest_assets(system: str) -> dg.AssetsDefinition:
+    make_source = SOURCE_FACTORIES[system]
+
+    @dlt_assets(
+        dlt_source=make_source(_DESCRIBE_ONLY),
+        dlt_pipeline=dlt.pipeline(pipeline_name=f"psa_{system}", destination="duckdb",
+                                  dataset_name=f"raw_{system}", pipelines_dir=_DESCRIBE_DIR),
+        name=f"ingest_{system}",
+        dagster_dlt_translator=RawLayerTranslator(),
+        pool=WAREHOUSE_POOL,
+    )
+    def ingest(
+        context: dg.AssetExecutionContext,
+        dlt_runner: DagsterDltResource,
+        source_systems: SourceSystems,
+        warehouse: Warehouse,
+    ):
+        yield from dlt_runner.run(
+            context=context,
+            dlt_source=make_source(source_systems.endpoint(system)),
+            dlt_pipeline=warehouse.dlt_pipeline(system),
+            loader_file_format="parquet",
+        )
+
+    return ingest
+
+
+ingest_assets = [build_ingest_assets(system) for system in SOURCE_FACTORIES]

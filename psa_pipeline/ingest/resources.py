@@ -1,0 +1,22 @@
+"""Where each source system lives, as a Dagster resource."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+
+class ApiEndpoint(dg.Config):
+    base_url: str
+    access_token: str
+    account_id: str | None = None
+
+
+class SourceSystems(dg.ConfigurableResource):
+    """Base URL and credential of every source system (the sandbox, or real tenants)."""
+
+    hubspot: ApiEndpoint
+    harvest: ApiEndpoint
+    netsuite: ApiEndpoint
+
+    def endpoint(self, system: str) -> ApiEndpoint:
+        return getattr(self, system)

@@ -1,0 +1,83 @@
+"""The sandbox firm's HTTP application: every system under its path prefix on one server.
+
+Besides the vendor dialects it serves `/_sandbox/*`: health, the ground truth (for tests and
+the demo scorecard; the pipeline never reads it) and a request log that tests use to count what
+a connector asked for.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from datetime import datetime, time, timezone
+
+from fastapi import FastAPI, Request
+
+from psa_pipeline.sandbox import harvest, hubspot, netsuite
+from psa_pipeline.sandbox.store import SandboxStore
+from psa_pipeline.settings import SANDBOX_HARVEST_ACCOUNT_ID, SANDBOX_TOKEN
+
+
+class RequestLog:
+    """Method, path and status of every request, kept in memory for tests to read."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._entries: list[dict] = []
+
+    def record(self, method: str, path: str, status: int) -> None:
+        with self._lock:
+            self._entries.append({"method": method, "path": path, "status": status})
+
+    def snapshot(self) -> list[dict]:
+        with self._lock:
+            return list(self._entries)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+def create_app(store: SandboxStore, token: str = SANDBOX_TOKEN) -> FastAPI:
+    app = FastAPI(title="PSA Pipeline sandbox firm", version="1")
+    app.state.store = store
+    app.state.token = token
+    app.state.harvest_account_id = SANDBOX_HARVEST_ACCOUNT_ID
+    as_of = datetime.combine(
+        datetime.fromisoformat(store.meta("as_of")).date(), time(23, 59, 59), tzinfo=timezone.utc
+    )
+    # The firm's clock: writes are stamped with the simulated "now", never the wall clock.
+    app.state.clock = lambda: as_of.strftime("%Y-%m-%dT%H:%M:%SZ")
+    app.state.request_log = RequestLog()
+
+    @app.middleware("http")
+    async def log_requests(request: Request, call_next):
+        response = await call_next(request)
+        if not request.url.path.startswith("/_sandbox"):
+            app.state.request_log.record(request.method, request.url.path, response.status_code)
+        return response
+
+    for module in (hubspot, harvest, netsuite):
+        app.include_router(module.router)
+
+    @app.get("/_sandbox/health")
+    def health() -> dict:
+        return {"status": "ok", "firm": store.meta("key"), "as_of": store.meta("as_of")}
+
+    @app.get("/_sandbox/truth")
+    def truth() -> dict:
+        with store.connect() as conn:
+            rows = [dict(r) for r in conn.execute("select * from sandbox_truth order by kind, record_id")]
+        return {"defects": rows, "count": len(rows)}
+
+    @app.get("/_sandbox/requests")
+    def requests_made() -> dict:
+        entries = app.state.request_log.snapshot()
+        counts = Counter(f"{e['method']} {e['path']} {e['status']}" for e in entries)
+        return {"requests": entries, "counts": dict(counts), "total": len(entries)}
+
+    @app.delete("/_sandbox/requests", status_code=204)
+    def clear_requests() -> None:
+        app.state.request_log.clear()
+
+    return app

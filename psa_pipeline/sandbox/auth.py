@@ -1,0 +1,26 @@
+"""Credential checks in each vendor's scheme: 401 without a credential, 403 with a wrong one."""
+
+from __future__ import annotations
+
+import secrets
+
+from fastapi import HTTPException, Request
+
+
+def require_bearer(request: Request) -> None:
+    expected = request.app.state.token
+    header = request.headers.get("authorization", "")
+    scheme, _, presented = header.partition(" ")
+    if scheme.lower() != "bearer" or not presented:
+        raise HTTPException(401, "Missing bearer token", headers={"WWW-Authenticate": "Bearer"})
+    if not secrets.compare_digest(presented.encode(), expected.encode()):
+        raise HTTPException(403, "The bearer token is not valid for this account")
+
+
+def require_harvest_credentials(request: Request) -> None:
+    """Harvest wants the token and the account id; a missing account id is a 401 too."""
+    require_bearer(request)
+    if not request.headers.get("harvest-account-id"):
+        raise HTTPException(401, "Missing Harvest-Account-Id header")
+    if request.headers["harvest-account-id"] != request.app.state.harvest_account_id:
+        raise HTTPException(403, "The token has no access to this Harvest account")

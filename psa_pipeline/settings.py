@@ -1,0 +1,102 @@
+"""The one place that reads the environment.
+
+Everything else receives a `Settings` (or a Dagster resource built from it), so tests point the
+whole product at a temporary warehouse and a sandbox on a free port without touching
+`os.environ` or reloading modules.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from enum import Enum
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+
+SYSTEMS = ("hubspot", "harvest", "netsuite")
+SANDBOX_TOKEN = "psa-sandbox-token"
+SANDBOX_HARVEST_ACCOUNT_ID = "100001"
+DEFAULT_SANDBOX_URL = "http://127.0.0.1:8765"
+
+
+class Environment(str, Enum):
+    LOCAL = "LOCAL"
+    PROD = "PROD"
+
+
+@dataclass(frozen=True)
+class SourceEndpoint:
+    """Where one source system lives and the credential it takes."""
+
+    base_url: str
+    access_token: str
+    account_id: str | None = None  # Harvest's Harvest-Account-Id header
+
+
+@dataclass(frozen=True)
+class Settings:
+    environment: Environment = Environment.LOCAL
+    data_dir: Path = PROJECT_ROOT / "data"
+    sources: dict[str, SourceEndpoint] = field(default_factory=dict)
+
+    @property
+    def warehouse_path(self) -> Path:
+        return self.data_dir / "warehouse.duckdb"
+
+    @property
+    def dlt_pipelines_dir(self) -> Path:
+        return self.data_dir / "dlt"
+
+    def source(self, system: str) -> SourceEndpoint:
+        return self.sources[system]
+
+    def with_sandbox(self, base_url: str, token: str = SANDBOX_TOKEN) -> Settings:
+        """Every source pointed at one sandbox server (tests, demo)."""
+        return replace(self, sources=sandbox_endpoints(base_url, token))
+
+
+def sandbox_path(system: str) -> str:
+    """Each system lives under its own path prefix on the sandbox server."""
+    return f"/{system}"
+
+
+def sandbox_endpoints(base_url: str, token: str = SANDBOX_TOKEN) -> dict[str, SourceEndpoint]:
+    base_url = base_url.rstrip("/")
+    return {
+        system: SourceEndpoint(
+            base_url=base_url + sandbox_path(system),
+            access_token=token,
+            account_id=SANDBOX_HARVEST_ACCOUNT_ID if system == "harvest" else None,
+        )
+        for system in SYSTEMS
+    }
+
+
+def load_settings(environ: dict[str, str] | None = None) -> Settings:
+    """Build settings from the environment.
+
+    PSA_ENV            LOCAL (default) or PROD
+    PSA_DATA_DIR       where the warehouse, dlt state and sandbox store live (default ./data)
+    PSA_SANDBOX_URL    the sandbox server every source defaults to
+    SOURCES__<SYSTEM>__BASE_URL / __ACCESS_TOKEN / __ACCOUNT_ID
+                       point one system at a real tenant (dlt's own naming, so the same
+                       variables work for a bare dlt pipeline)
+    """
+    env = os.environ if environ is None else environ
+    sandbox_url = env.get("PSA_SANDBOX_URL", DEFAULT_SANDBOX_URL)
+    defaults = sandbox_endpoints(sandbox_url, env.get("PSA_SANDBOX_TOKEN", SANDBOX_TOKEN))
+    sources = {}
+    for system, default in defaults.items():
+        prefix = f"SOURCES__{system.upper()}__"
+        sources[system] = SourceEndpoint(
+            base_url=env.get(prefix + "BASE_URL", default.base_url),
+            access_token=env.get(prefix + "ACCESS_TOKEN", default.access_token),
+            account_id=env.get(prefix + "ACCOUNT_ID", default.account_id),
+        )
+    return Settings(
+        environment=Environment(env.get("PSA_ENV", Environment.LOCAL.value).upper()),
+        data_dir=Path(env.get("PSA_DATA_DIR", PROJECT_ROOT / "data")).resolve(),
+        sources=sources,
+    )
