@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field, replace
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -21,7 +21,7 @@ SANDBOX_HARVEST_ACCOUNT_ID = "100001"
 DEFAULT_SANDBOX_URL = "http://127.0.0.1:8765"
 
 
-class Environment(str, Enum):
+class Environment(StrEnum):
     LOCAL = "LOCAL"
     PROD = "PROD"
 
@@ -40,6 +40,10 @@ class Settings:
     environment: Environment = Environment.LOCAL
     data_dir: Path = PROJECT_ROOT / "data"
     sources: dict[str, SourceEndpoint] = field(default_factory=dict)
+    sandbox_url: str = DEFAULT_SANDBOX_URL
+    sandbox_size: str = "small"
+    sandbox_seed: int = 7
+    dagster_home: Path | None = None
 
     @property
     def warehouse_path(self) -> Path:
@@ -49,12 +53,16 @@ class Settings:
     def dlt_pipelines_dir(self) -> Path:
         return self.data_dir / "dlt"
 
+    @property
+    def sandbox_dir(self) -> Path:
+        return self.data_dir / "sandbox"
+
     def source(self, system: str) -> SourceEndpoint:
         return self.sources[system]
 
     def with_sandbox(self, base_url: str, token: str = SANDBOX_TOKEN) -> Settings:
         """Every source pointed at one sandbox server (tests, demo)."""
-        return replace(self, sources=sandbox_endpoints(base_url, token))
+        return replace(self, sandbox_url=base_url, sources=sandbox_endpoints(base_url, token))
 
 
 def sandbox_path(system: str) -> str:
@@ -80,6 +88,9 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     PSA_ENV            LOCAL (default) or PROD
     PSA_DATA_DIR       where the warehouse, dlt state and sandbox store live (default ./data)
     PSA_SANDBOX_URL    the sandbox server every source defaults to
+    PSA_SANDBOX_SIZE / PSA_SANDBOX_SEED
+                       which simulated firm the sandbox serves (default small, 7)
+    DAGSTER_HOME       the Dagster instance the demo records its runs in (the UI reads it)
     SOURCES__<SYSTEM>__BASE_URL / __ACCESS_TOKEN / __ACCOUNT_ID
                        point one system at a real tenant (dlt's own naming, so the same
                        variables work for a bare dlt pipeline)
@@ -99,4 +110,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         environment=Environment(env.get("PSA_ENV", Environment.LOCAL.value).upper()),
         data_dir=Path(env.get("PSA_DATA_DIR", PROJECT_ROOT / "data")).resolve(),
         sources=sources,
+        sandbox_url=sandbox_url,
+        sandbox_size=env.get("PSA_SANDBOX_SIZE", "small"),
+        sandbox_seed=int(env.get("PSA_SANDBOX_SEED", "7")),
+        dagster_home=Path(env["DAGSTER_HOME"]) if env.get("DAGSTER_HOME") else None,
     )

@@ -5,7 +5,6 @@ builds them again from the `source_systems` and `warehouse` resources, so the sa
 sandbox in a test, the demo firm, or a real tenant.
 """
 
-
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -38,8 +37,12 @@ def build_ingest_assets(system: str) -> dg.AssetsDefinition:
 
     @dlt_assets(
         dlt_source=make_source(_DESCRIBE_ONLY),
-        dlt_pipeline=dlt.pipeline(pipeline_name=f"psa_{system}", destination="duckdb",
-                                  dataset_name=f"raw_{system}", pipelines_dir=_DESCRIBE_DIR),
+        dlt_pipeline=dlt.pipeline(
+            pipeline_name=f"psa_{system}",
+            destination="duckdb",
+            dataset_name=f"raw_{system}",
+            pipelines_dir=_DESCRIBE_DIR,
+        ),
         name=f"ingest_{system}",
         dagster_dlt_translator=RawLayerTranslator(),
         pool=WAREHOUSE_POOL,

@@ -11,8 +11,12 @@ class RawLayerTranslator(DagsterDltTranslator):
     def get_asset_spec(self, data: DltResourceTranslatorData) -> dg.AssetSpec:
         system = data.resource.source_name
         # deps=[]: the default adds an upstream asset per resource that nothing materialises
-        return super().get_asset_spec(data).replace_attributes(
-            key=dg.AssetKey(["raw", system, data.resource.name]),
-            group_name=system,
-            deps=[],
+        return (
+            super()
+            .get_asset_spec(data)
+            .replace_attributes(
+                key=dg.AssetKey(["raw", system, data.resource.name]),
+                group_name=system,
+                deps=[],
+            )
         )

@@ -1,6 +1,5 @@
 """Great Expectations suites surfaced as blocking Dagster asset checks."""
 
-
 import dagster as dg
 
 from psa_pipeline.quality.gx_runner import SuiteOutcome, validate_frame
@@ -14,8 +13,9 @@ class ExpectationToolingError(Exception):
 
 def check_result(outcome: SuiteOutcome) -> dg.AssetCheckResult:
     if outcome.tooling_errors:
-        details = "; ".join(f"{o.expectation}({o.column}): {o.tooling_error}"
-                            for o in outcome.tooling_errors)
+        details = "; ".join(
+            f"{o.expectation}({o.column}): {o.tooling_error}" for o in outcome.tooling_errors
+        )
         raise ExpectationToolingError(f"suite {outcome.suite} could not run: {details}")
     return dg.AssetCheckResult(
         passed=outcome.passed,

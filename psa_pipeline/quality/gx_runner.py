@@ -49,7 +49,9 @@ def _tooling_error(exception_info: dict | None) -> str | None:
         infos = [exception_info]
     else:
         infos = [info for info in exception_info.values() if isinstance(info, dict)]
-    messages = [i.get("exception_message") or "exception" for i in infos if i.get("raised_exception")]
+    messages = [
+        i.get("exception_message") or "exception" for i in infos if i.get("raised_exception")
+    ]
     return "; ".join(messages) or None
 
 

@@ -1,6 +1,5 @@
 """erp_sync_invoices: push pending billing corrections to the ERP as draft invoices."""
 
-
 import dagster as dg
 import duckdb
 import requests
@@ -45,9 +44,7 @@ def erp_sync_invoices(
     built = context.instance.get_latest_materialization_event(BILLING_CORRECTIONS)
     if built is None:
         raise dg.Failure("billing_corrections has never been materialised: nothing to sync")
-    problems = blocking_check_problems(
-        context.instance, BILLING_CORRECTIONS, built.run_id
-    )
+    problems = blocking_check_problems(context.instance, BILLING_CORRECTIONS, built.run_id)
     if problems:
         raise dg.Failure(
             description="Refusing to write to the ERP: " + "; ".join(problems),

@@ -24,16 +24,26 @@ class WriteResult:
 
 
 class ErpClient:
-    def __init__(self, base_url: str, access_token: str, retries: int = 5, backoff: float = 0.5,
-                 timeout: float = 30.0):
+    def __init__(
+        self,
+        base_url: str,
+        access_token: str,
+        retries: int = 5,
+        backoff: float = 0.5,
+        timeout: float = 30.0,
+    ):
         self.base_url = base_url.rstrip("/") + "/services/rest/record/v1"
         self.timeout = timeout
         self.session = requests.Session()
         self.session.headers["Authorization"] = f"Bearer {access_token}"
         retry = Retry(
-            total=retries, backoff_factor=backoff, backoff_jitter=backoff,
-            status_forcelist=RETRYABLE_STATUSES, allowed_methods={"GET", "PUT"},
-            respect_retry_after_header=True, raise_on_status=False,
+            total=retries,
+            backoff_factor=backoff,
+            backoff_jitter=backoff,
+            status_forcelist=RETRYABLE_STATUSES,
+            allowed_methods={"GET", "PUT"},
+            respect_retry_after_header=True,
+            raise_on_status=False,
         )
         self.session.mount("http://", HTTPAdapter(max_retries=retry))
         self.session.mount("https://", HTTPAdapter(max_retries=retry))
@@ -47,7 +57,9 @@ class ErpClient:
         return WriteResult(False, response.status_code, _error_detail(response))
 
     def read_invoice(self, external_id: str) -> dict | None:
-        response = self.session.get(f"{self.base_url}/invoice/eid:{external_id}", timeout=self.timeout)
+        response = self.session.get(
+            f"{self.base_url}/invoice/eid:{external_id}", timeout=self.timeout
+        )
         if response.status_code == 404:
             return None
         response.raise_for_status()

@@ -34,7 +34,8 @@ def blocking_check_problems(
     asset_graph = full_asset_graph()
     watched = asset_graph.get_ancestor_asset_keys(asset_key, include_self=True)
     check_keys = [
-        key for key in asset_graph.asset_check_keys
+        key
+        for key in asset_graph.asset_check_keys
         if key.asset_key in watched and asset_graph.get_check_spec(key).blocking
     ]
     latest = instance.event_log_storage.get_latest_asset_check_execution_by_key(check_keys)
@@ -47,5 +48,7 @@ def blocking_check_problems(
         elif record.status != AssetCheckExecutionRecordStatus.SUCCEEDED:
             problems.append(f"{name} is {record.status.value} (run {record.run_id})")
         elif key.asset_key == asset_key and record.run_id != run_id:
-            problems.append(f"{name} was not evaluated in run {run_id} that built {name.split(':')[0]}")
+            problems.append(
+                f"{name} was not evaluated in run {run_id} that built {name.split(':')[0]}"
+            )
     return problems

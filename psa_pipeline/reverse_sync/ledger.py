@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import duckdb
 
@@ -49,7 +49,7 @@ class OutboxEntry:
 
 
 def now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def ensure_tables(conn: duckdb.DuckDBPyConnection) -> None:
@@ -63,8 +63,14 @@ def enqueue(conn: duckdb.DuckDBPyConnection, drafts: list[DraftInvoice]) -> None
         for draft in drafts:
             conn.execute(
                 "insert into reverse_sync.erp_sync_outbox values (?, 'invoice', ?, ?, ?, 0, null, ?, ?)",
-                [draft.external_id, json.dumps(draft.record, sort_keys=True), draft.payload_hash,
-                 PENDING, stamp, stamp],
+                [
+                    draft.external_id,
+                    json.dumps(draft.record, sort_keys=True),
+                    draft.payload_hash,
+                    PENDING,
+                    stamp,
+                    stamp,
+                ],
             )
             conn.executemany(
                 "insert into reverse_sync.erp_sync_ledger values (?, ?, ?)",
@@ -82,10 +88,15 @@ def pending(conn: duckdb.DuckDBPyConnection) -> list[OutboxEntry]:
         "where status = ? order by created_at, external_id",
         [PENDING],
     ).fetchall()
-    return [OutboxEntry(external_id, json.loads(record), attempts) for external_id, record, attempts in rows]
+    return [
+        OutboxEntry(external_id, json.loads(record), attempts)
+        for external_id, record, attempts in rows
+    ]
 
 
-def settle(conn: duckdb.DuckDBPyConnection, external_id: str, status: str, error: str | None) -> None:
+def settle(
+    conn: duckdb.DuckDBPyConnection, external_id: str, status: str, error: str | None
+) -> None:
     conn.execute(
         "update reverse_sync.erp_sync_outbox set status = ?, attempts = attempts + 1, "
         "last_error = ?, updated_at = ? where external_id = ?",

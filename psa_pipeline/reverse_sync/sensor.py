@@ -1,6 +1,5 @@
 """Launch the ERP sync when billing corrections were rebuilt, hold rows, and passed their checks."""
 
-
 import dagster as dg
 
 from psa_pipeline.reverse_sync.assets import BILLING_CORRECTIONS
@@ -37,9 +36,7 @@ def billing_corrections_sensor(context: dg.SensorEvaluationContext):
     row_count = record.asset_materialization.metadata.get("dagster/row_count")
     if row_count is None or row_count.value == 0:
         return dg.SkipReason("billing_corrections holds no rows")
-    problems = blocking_check_problems(
-        context.instance, BILLING_CORRECTIONS, record.run_id
-    )
+    problems = blocking_check_problems(context.instance, BILLING_CORRECTIONS, record.run_id)
     if problems:
         return dg.SkipReason("blocked: " + "; ".join(problems))
     return dg.RunRequest(

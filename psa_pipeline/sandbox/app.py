@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from datetime import datetime, time, timezone
+from datetime import UTC, datetime, time
 
 from fastapi import FastAPI, Request
 
@@ -44,7 +44,7 @@ def create_app(store: SandboxStore, token: str = SANDBOX_TOKEN) -> FastAPI:
     app.state.token = token
     app.state.harvest_account_id = SANDBOX_HARVEST_ACCOUNT_ID
     as_of = datetime.combine(
-        datetime.fromisoformat(store.meta("as_of")).date(), time(23, 59, 59), tzinfo=timezone.utc
+        datetime.fromisoformat(store.meta("as_of")).date(), time(23, 59, 59), tzinfo=UTC
     )
     # The firm's clock: writes are stamped with the simulated "now", never the wall clock.
     app.state.clock = lambda: as_of.strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -67,7 +67,10 @@ def create_app(store: SandboxStore, token: str = SANDBOX_TOKEN) -> FastAPI:
     @app.get("/_sandbox/truth")
     def truth() -> dict:
         with store.connect() as conn:
-            rows = [dict(r) for r in conn.execute("select * from sandbox_truth order by kind, record_id")]
+            rows = [
+                dict(r)
+                for r in conn.execute("select * from sandbox_truth order by kind, record_id")
+            ]
         return {"defects": rows, "count": len(rows)}
 
     @app.get("/_sandbox/requests")

@@ -14,7 +14,7 @@ from __future__ import annotations
 import random
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 from psa_pipeline.sandbox.store import SandboxStore
@@ -30,12 +30,64 @@ ROLES = {  # role: (cost rate per hour, weight in the consultant mix)
     "Manager": (120, 2),
     "Partner": (170, 1),
 }
-FIRST_NAMES = ["Ada", "Ben", "Chloe", "Dev", "Elena", "Farid", "Grace", "Hugo", "Ines", "Jonas",
-               "Kira", "Liam", "Maya", "Noah", "Olga", "Priya", "Quinn", "Rosa", "Sami", "Tara"]
-LAST_NAMES = ["Adler", "Brandt", "Costa", "Dubois", "Evans", "Fischer", "Garcia", "Hall", "Ito",
-              "Jensen", "Kowalski", "Lopez", "Moreau", "Nakamura", "Okafor", "Patel"]
-CLIENT_WORDS = ["Acme", "Borealis", "Cobalt", "Delta", "Evergreen", "Fjord", "Granite", "Helix",
-                "Iris", "Juniper", "Keystone", "Lumen", "Meridian", "Nimbus", "Orion", "Pinnacle"]
+FIRST_NAMES = [
+    "Ada",
+    "Ben",
+    "Chloe",
+    "Dev",
+    "Elena",
+    "Farid",
+    "Grace",
+    "Hugo",
+    "Ines",
+    "Jonas",
+    "Kira",
+    "Liam",
+    "Maya",
+    "Noah",
+    "Olga",
+    "Priya",
+    "Quinn",
+    "Rosa",
+    "Sami",
+    "Tara",
+]
+LAST_NAMES = [
+    "Adler",
+    "Brandt",
+    "Costa",
+    "Dubois",
+    "Evans",
+    "Fischer",
+    "Garcia",
+    "Hall",
+    "Ito",
+    "Jensen",
+    "Kowalski",
+    "Lopez",
+    "Moreau",
+    "Nakamura",
+    "Okafor",
+    "Patel",
+]
+CLIENT_WORDS = [
+    "Acme",
+    "Borealis",
+    "Cobalt",
+    "Delta",
+    "Evergreen",
+    "Fjord",
+    "Granite",
+    "Helix",
+    "Iris",
+    "Juniper",
+    "Keystone",
+    "Lumen",
+    "Meridian",
+    "Nimbus",
+    "Orion",
+    "Pinnacle",
+]
 CLIENT_SUFFIXES = ["Holdings", "Logistics", "Health", "Energy", "Retail", "Labs", "Bank", "Foods"]
 CURRENCIES = ["USD", "USD", "EUR", "GBP"]
 HOURS = [4, 5, 6, 6.5, 7, 7.5, 8, 8]
@@ -81,11 +133,11 @@ class FirmConfig:
 
 
 def iso(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def at(day: date, hour: int, minute: int = 0) -> datetime:
-    return datetime.combine(day, time(hour, minute), tzinfo=timezone.utc)
+    return datetime.combine(day, time(hour, minute), tzinfo=UTC)
 
 
 def money(value: Decimal) -> str:
@@ -134,8 +186,12 @@ def generate(config: FirmConfig, store: SandboxStore) -> None:
     with store.transaction() as conn:
         conn.executemany(
             "insert into firm_meta values (?, ?)",
-            [("seed", str(config.seed)), ("size", config.size), ("as_of", AS_OF.isoformat()),
-             ("key", config.key)],
+            [
+                ("seed", str(config.seed)),
+                ("size", config.size),
+                ("as_of", AS_OF.isoformat()),
+                ("key", config.key),
+            ],
         )
         _insert(conn, "hubspot_deals", deals)
         _insert(conn, "harvest_time_entries", entries)
@@ -161,24 +217,28 @@ def _consultants(rng: random.Random, count: int) -> list[dict]:
     consultants = []
     for n in range(1, count + 1):
         role = rng.choice(roles)
-        consultants.append({
-            "id": 2000 + n,
-            "name": f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}",
-            "role": role,
-            "cost_rate": ROLES[role][0],
-        })
+        consultants.append(
+            {
+                "id": 2000 + n,
+                "name": f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}",
+                "role": role,
+                "cost_rate": ROLES[role][0],
+            }
+        )
     return consultants
 
 
 def _clients(rng: random.Random, count: int) -> list[dict]:
     clients = []
     for n in range(1, count + 1):
-        clients.append({
-            "id": 300 + n,
-            "erp_customer_id": 5000 + n,
-            "name": f"{rng.choice(CLIENT_WORDS)} {rng.choice(CLIENT_SUFFIXES)} {n}",
-            "currency": rng.choice(CURRENCIES),
-        })
+        clients.append(
+            {
+                "id": 300 + n,
+                "erp_customer_id": 5000 + n,
+                "name": f"{rng.choice(CLIENT_WORDS)} {rng.choice(CLIENT_SUFFIXES)} {n}",
+                "currency": rng.choice(CURRENCIES),
+            }
+        )
     return clients
 
 
@@ -194,26 +254,30 @@ def _deals_and_projects(rng: random.Random, clients: list[dict], start: date):
             closed = start - timedelta(days=rng.randint(5, 60))
             code = f"PRJ-{1000 + len(projects) + 1}" if won else None
             stamp = iso(at(closed, 16))
-            deals.append({
-                "id": deal_id,
-                "dealname": f"{client['name']} - {rng.choice(['Advisory', 'Implementation', 'Audit', 'Strategy'])}",
-                "amount": money(Decimal(rate * budget_hours)),
-                "deal_currency_code": client["currency"],
-                "dealstage": "closedwon" if won else rng.choice(["closedlost", "contractsent"]),
-                "pipeline": "default",
-                "closedate": stamp,
-                "psa_project_code": code,
-                "createdate": iso(at(closed - timedelta(days=30), 10)),
-                "hs_lastmodifieddate": stamp,
-            })
+            deals.append(
+                {
+                    "id": deal_id,
+                    "dealname": f"{client['name']} - {rng.choice(['Advisory', 'Implementation', 'Audit', 'Strategy'])}",
+                    "amount": money(Decimal(rate * budget_hours)),
+                    "deal_currency_code": client["currency"],
+                    "dealstage": "closedwon" if won else rng.choice(["closedlost", "contractsent"]),
+                    "pipeline": "default",
+                    "closedate": stamp,
+                    "psa_project_code": code,
+                    "createdate": iso(at(closed - timedelta(days=30), 10)),
+                    "hs_lastmodifieddate": stamp,
+                }
+            )
             if won:
-                projects.append({
-                    "id": 40_000 + len(projects) + 1,
-                    "code": code,
-                    "name": deals[-1]["dealname"],
-                    "client": client,
-                    "rate": rate,
-                })
+                projects.append(
+                    {
+                        "id": 40_000 + len(projects) + 1,
+                        "code": code,
+                        "name": deals[-1]["dealname"],
+                        "client": client,
+                        "rate": rate,
+                    }
+                )
     return deals, projects
 
 
@@ -231,31 +295,33 @@ def _time_entries(rng: random.Random, consultants: list[dict], start: date) -> l
             approved = approved_on <= AS_OF
             entry_id += 1
             client = project["client"]
-            entries.append({
-                "id": entry_id,
-                "spent_date": day.isoformat(),
-                "hours": hours,
-                "notes": f"{project['name']} work",
-                "is_locked": int(approved),
-                "is_closed": int(approved),
-                "is_billed": 0,
-                "billable": int(billable),
-                "billable_rate": float(project["rate"]) if billable else None,
-                "cost_rate": float(consultant["cost_rate"]),
-                "user_id": consultant["id"],
-                "user_name": consultant["name"],
-                "client_id": client["id"],
-                "client_name": client["name"],
-                "client_currency": client["currency"],
-                "project_id": project["id"],
-                "project_name": project["name"],
-                "project_code": project["code"],
-                "task_id": 90,
-                "task_name": "Delivery",
-                "created_at": iso(at(day, 18)),
-                "updated_at": iso(at(approved_on, 9) if approved else at(day, 18)),
-                "_project": project,
-            })
+            entries.append(
+                {
+                    "id": entry_id,
+                    "spent_date": day.isoformat(),
+                    "hours": hours,
+                    "notes": f"{project['name']} work",
+                    "is_locked": int(approved),
+                    "is_closed": int(approved),
+                    "is_billed": 0,
+                    "billable": int(billable),
+                    "billable_rate": float(project["rate"]) if billable else None,
+                    "cost_rate": float(consultant["cost_rate"]),
+                    "user_id": consultant["id"],
+                    "user_name": consultant["name"],
+                    "client_id": client["id"],
+                    "client_name": client["name"],
+                    "client_currency": client["currency"],
+                    "project_id": project["id"],
+                    "project_name": project["name"],
+                    "project_code": project["code"],
+                    "task_id": 90,
+                    "task_name": "Delivery",
+                    "created_at": iso(at(day, 18)),
+                    "updated_at": iso(at(approved_on, 9) if approved else at(day, 18)),
+                    "_project": project,
+                }
+            )
     return entries
 
 
@@ -277,11 +343,16 @@ def _invoices(rng, entries: list[dict], projects: list[dict], rates: DefectRates
             skipped = skipped[1:]
         for entry in skipped:
             amount = Decimal(str(entry["hours"])) * Decimal(str(entry["billable_rate"]))
-            truth.append({
-                "kind": "unbilled_time", "system": "harvest", "record_id": str(entry["id"]),
-                "amount": money(amount), "currency": entry["client_currency"],
-                "detail": f"approved billable time on {code} left off the {month:%Y-%m} invoice",
-            })
+            truth.append(
+                {
+                    "kind": "unbilled_time",
+                    "system": "harvest",
+                    "record_id": str(entry["id"]),
+                    "amount": money(amount),
+                    "currency": entry["client_currency"],
+                    "detail": f"approved billable time on {code} left off the {month:%Y-%m} invoice",
+                }
+            )
         skipped_ids = {e["id"] for e in skipped}
         invoice_on = next_month(month).replace(day=INVOICE_DAY)
         client = by_code[code]["client"]
@@ -290,36 +361,42 @@ def _invoices(rng, entries: list[dict], projects: list[dict], rates: DefectRates
         total = Decimal(0)
         billed = [e for e in billable if e["id"] not in skipped_ids]
         for seq, entry in enumerate(billed, start=1):
-            amount = (Decimal(str(entry["hours"])) * Decimal(str(entry["billable_rate"]))).quantize(CENT)
+            amount = (Decimal(str(entry["hours"])) * Decimal(str(entry["billable_rate"]))).quantize(
+                CENT
+            )
             total += amount
-            lines.append({
-                "uniquekey": line_key,
-                "transaction": invoice_id,
-                "linesequencenumber": seq,
-                "item": "Professional Services",
-                "memo": f"{entry['user_name']} {entry['spent_date']}",
-                "quantity": str(entry["hours"]),
-                "rate": money(Decimal(str(entry["billable_rate"]))),
-                "foreignamount": money(amount),
-                "custcol_time_entry_id": entry["id"],
-                "linelastmodifieddate": stamp,
-            })
+            lines.append(
+                {
+                    "uniquekey": line_key,
+                    "transaction": invoice_id,
+                    "linesequencenumber": seq,
+                    "item": "Professional Services",
+                    "memo": f"{entry['user_name']} {entry['spent_date']}",
+                    "quantity": str(entry["hours"]),
+                    "rate": money(Decimal(str(entry["billable_rate"]))),
+                    "foreignamount": money(amount),
+                    "custcol_time_entry_id": entry["id"],
+                    "linelastmodifieddate": stamp,
+                }
+            )
             line_key += 1
-        invoices.append({
-            "id": invoice_id,
-            "tranid": f"INV{number:05d}",
-            "type": "CustInvc",
-            "externalid": None,
-            "entity": client["erp_customer_id"],
-            "trandate": invoice_on.isoformat(),
-            "currency": client["currency"],
-            "status": "open",
-            "memo": f"{code} time and materials {month:%Y-%m}",
-            "custbody_project_code": code,
-            "foreigntotal": money(total),
-            "createddate": stamp,
-            "lastmodifieddate": stamp,
-        })
+        invoices.append(
+            {
+                "id": invoice_id,
+                "tranid": f"INV{number:05d}",
+                "type": "CustInvc",
+                "externalid": None,
+                "entity": client["erp_customer_id"],
+                "trandate": invoice_on.isoformat(),
+                "currency": client["currency"],
+                "status": "open",
+                "memo": f"{code} time and materials {month:%Y-%m}",
+                "custbody_project_code": code,
+                "foreigntotal": money(total),
+                "createddate": stamp,
+                "lastmodifieddate": stamp,
+            }
+        )
     return invoices, lines, truth
 
 
@@ -335,8 +412,14 @@ def _impossible_hours(config: FirmConfig, entries: list[dict]) -> list[dict]:
     for entry in picked:
         entry["hours"] = 30.0
         entry["updated_at"] = iso(at(AS_OF, 23, 59))
-        truth.append({
-            "kind": "malformed_record", "system": "harvest", "record_id": str(entry["id"]),
-            "amount": None, "currency": None, "detail": "hours greater than 24 in one day",
-        })
+        truth.append(
+            {
+                "kind": "malformed_record",
+                "system": "harvest",
+                "record_id": str(entry["id"]),
+                "amount": None,
+                "currency": None,
+                "detail": "hours greater than 24 in one day",
+            }
+        )
     return truth

@@ -29,7 +29,9 @@ def _time_entry(row) -> dict:
         "rounded_hours": row["hours"],
         "notes": row["notes"],
         "is_locked": bool(row["is_locked"]),
-        "locked_reason": "Item Approved and Locked for this Time Period" if row["is_locked"] else None,
+        "locked_reason": "Item Approved and Locked for this Time Period"
+        if row["is_locked"]
+        else None,
         "is_closed": bool(row["is_closed"]),
         "is_billed": bool(row["is_billed"]),
         "is_running": False,
@@ -40,10 +42,16 @@ def _time_entry(row) -> dict:
         "created_at": row["created_at"],
         "updated_at": row["updated_at"],
         "user": {"id": row["user_id"], "name": row["user_name"]},
-        "client": {"id": row["client_id"], "name": row["client_name"],
-                   "currency": row["client_currency"]},
-        "project": {"id": row["project_id"], "name": row["project_name"],
-                    "code": row["project_code"]},
+        "client": {
+            "id": row["client_id"],
+            "name": row["client_name"],
+            "currency": row["client_currency"],
+        },
+        "project": {
+            "id": row["project_id"],
+            "name": row["project_name"],
+            "code": row["project_code"],
+        },
         "task": {"id": row["task_id"], "name": row["task_name"]},
         "invoice": None,
         "external_reference": None,
@@ -71,7 +79,9 @@ def list_time_entries(
         params.append(to.isoformat())
     where = f"where {' and '.join(clauses)}" if clauses else ""
     with request.app.state.store.connect() as conn:
-        total = conn.execute(f"select count(*) from harvest_time_entries {where}", params).fetchone()[0]
+        total = conn.execute(
+            f"select count(*) from harvest_time_entries {where}", params
+        ).fetchone()[0]
         rows = conn.execute(
             f"select * from harvest_time_entries {where} order by id limit ? offset ?",
             [*params, per_page, (page - 1) * per_page],

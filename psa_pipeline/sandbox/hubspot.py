@@ -16,8 +16,15 @@ from psa_pipeline.sandbox.auth import require_bearer
 
 MAX_LIMIT = 100
 DEAL_PROPERTIES = (
-    "dealname", "amount", "deal_currency_code", "dealstage", "pipeline", "closedate",
-    "psa_project_code", "createdate", "hs_lastmodifieddate",
+    "dealname",
+    "amount",
+    "deal_currency_code",
+    "dealstage",
+    "pipeline",
+    "closedate",
+    "psa_project_code",
+    "createdate",
+    "hs_lastmodifieddate",
 )
 
 router = APIRouter(prefix="/hubspot/crm/v3/objects", dependencies=[Depends(require_bearer)])
@@ -61,8 +68,15 @@ def _deal(row, properties: list[str]) -> dict:
     }
 
 
-def _page(request: Request, where: str, params: list, order: str, limit: int, after: int,
-          properties: list[str]) -> dict:
+def _page(
+    request: Request,
+    where: str,
+    params: list,
+    order: str,
+    limit: int,
+    after: int,
+    properties: list[str],
+) -> dict:
     with request.app.state.store.connect() as conn:
         total = conn.execute(f"select count(*) from hubspot_deals {where}", params).fetchone()[0]
         rows = conn.execute(

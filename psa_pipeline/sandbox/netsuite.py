@@ -53,8 +53,9 @@ def suiteql(
     prefer: Annotated[str | None, Header()] = None,
 ):
     if (prefer or "").lower() != "transient":
-        return netsuite_error(400, "SuiteQL requests need the header 'Prefer: transient'",
-                              "INVALID_HEADER")
+        return netsuite_error(
+            400, "SuiteQL requests need the header 'Prefer: transient'", "INVALID_HEADER"
+        )
     with request.app.state.store.connect() as conn:
         try:
             query = compile_query(body.q, conn)
@@ -166,40 +167,74 @@ def _unchanged(conn, existing, header: dict, lines: list[dict]) -> bool:
         return False
     stored = conn.execute(
         "select item, memo, quantity, rate, foreignamount, custcol_time_entry_id "
-        "from netsuite_transactionline where \"transaction\" = ? order by linesequencenumber",
+        'from netsuite_transactionline where "transaction" = ? order by linesequencenumber',
         (existing["id"],),
     ).fetchall()
     return [dict(row) for row in stored] == lines
 
 
-def _write_invoice(conn, existing, external_id: str, header: dict, lines: list[dict], now: str) -> int:
+def _write_invoice(
+    conn, existing, external_id: str, header: dict, lines: list[dict], now: str
+) -> int:
     if existing is None:
-        invoice_id = conn.execute("select coalesce(max(id), 0) + 1 from netsuite_transaction").fetchone()[0]
+        invoice_id = conn.execute(
+            "select coalesce(max(id), 0) + 1 from netsuite_transaction"
+        ).fetchone()[0]
         conn.execute(
             "insert into netsuite_transaction (id, tranid, type, externalid, entity, trandate, "
             "currency, status, memo, custbody_project_code, foreigntotal, createddate, "
             "lastmodifieddate) values (?, ?, 'CustInvc', ?, ?, ?, ?, 'pendingApproval', ?, ?, ?, ?, ?)",
-            (invoice_id, f"DRAFT{invoice_id}", external_id, header["entity"], header["trandate"],
-             header["currency"], header["memo"], header["custbody_project_code"],
-             header["foreigntotal"], now, now),
+            (
+                invoice_id,
+                f"DRAFT{invoice_id}",
+                external_id,
+                header["entity"],
+                header["trandate"],
+                header["currency"],
+                header["memo"],
+                header["custbody_project_code"],
+                header["foreigntotal"],
+                now,
+                now,
+            ),
         )
     else:
         invoice_id = existing["id"]
         conn.execute(
             "update netsuite_transaction set entity = ?, trandate = ?, currency = ?, memo = ?, "
             "custbody_project_code = ?, foreigntotal = ?, lastmodifieddate = ? where id = ?",
-            (header["entity"], header["trandate"], header["currency"], header["memo"],
-             header["custbody_project_code"], header["foreigntotal"], now, invoice_id),
+            (
+                header["entity"],
+                header["trandate"],
+                header["currency"],
+                header["memo"],
+                header["custbody_project_code"],
+                header["foreigntotal"],
+                now,
+                invoice_id,
+            ),
         )
-        conn.execute("delete from netsuite_transactionline where \"transaction\" = ?", (invoice_id,))
-    next_key = conn.execute("select coalesce(max(uniquekey), 0) + 1 from netsuite_transactionline").fetchone()[0]
+        conn.execute('delete from netsuite_transactionline where "transaction" = ?', (invoice_id,))
+    next_key = conn.execute(
+        "select coalesce(max(uniquekey), 0) + 1 from netsuite_transactionline"
+    ).fetchone()[0]
     conn.executemany(
-        "insert into netsuite_transactionline (uniquekey, \"transaction\", linesequencenumber, "
+        'insert into netsuite_transactionline (uniquekey, "transaction", linesequencenumber, '
         "item, memo, quantity, rate, foreignamount, custcol_time_entry_id, linelastmodifieddate) "
         "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
-            (next_key + n, invoice_id, n + 1, line["item"], line["memo"], line["quantity"],
-             line["rate"], line["foreignamount"], line["custcol_time_entry_id"], now)
+            (
+                next_key + n,
+                invoice_id,
+                n + 1,
+                line["item"],
+                line["memo"],
+                line["quantity"],
+                line["rate"],
+                line["foreignamount"],
+                line["custcol_time_entry_id"],
+                now,
+            )
             for n, line in enumerate(lines)
         ],
     )
@@ -214,10 +249,11 @@ def read_invoice(request: Request, external_id: str):
             (external_id,),
         ).fetchone()
         if invoice is None:
-            return netsuite_error(404, f"No invoice with external id {external_id!r}",
-                                  "NONEXISTENT_ID")
+            return netsuite_error(
+                404, f"No invoice with external id {external_id!r}", "NONEXISTENT_ID"
+            )
         lines = conn.execute(
-            "select * from netsuite_transactionline where \"transaction\" = ? "
+            'select * from netsuite_transactionline where "transaction" = ? '
             "order by linesequencenumber",
             (invoice["id"],),
         ).fetchall()
@@ -248,4 +284,3 @@ def read_invoice(request: Request, external_id: str):
             ]
         },
     }
-

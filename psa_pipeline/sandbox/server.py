@@ -51,16 +51,26 @@ def free_port(host: str = "127.0.0.1") -> int:
 class SandboxServer:
     """The sandbox on a background thread: `with SandboxServer(store) as server: server.url`."""
 
-    def __init__(self, store: SandboxStore, host: str = "127.0.0.1", port: int | None = None,
-                 token: str = SANDBOX_TOKEN):
+    def __init__(
+        self,
+        store: SandboxStore,
+        host: str = "127.0.0.1",
+        port: int | None = None,
+        token: str = SANDBOX_TOKEN,
+    ):
         self.store = store
         self.host = host
         self.port = port or free_port(host)
         self.token = token
-        self._server = uvicorn.Server(uvicorn.Config(
-            create_app(store, token), host=host, port=self.port, log_level="warning",
-            access_log=False,
-        ))
+        self._server = uvicorn.Server(
+            uvicorn.Config(
+                create_app(store, token),
+                host=host,
+                port=self.port,
+                log_level="warning",
+                access_log=False,
+            )
+        )
         self._thread = threading.Thread(target=self._server.run, name="sandbox", daemon=True)
 
     @property
@@ -92,7 +102,9 @@ def wait_until_healthy(url: str, timeout: float = 30.0) -> None:
         except requests.ConnectionError:
             pass
         if time.monotonic() > deadline:
-            raise TimeoutError(f"the sandbox at {url} did not answer /_sandbox/health in {timeout}s")
+            raise TimeoutError(
+                f"the sandbox at {url} did not answer /_sandbox/health in {timeout}s"
+            )
         time.sleep(0.1)
 
 

@@ -49,7 +49,9 @@ def compile_query(query: str, conn: sqlite3.Connection) -> CompiledQuery:
         )
     table = match["table"].lower()
     if table not in TABLES:
-        raise SuiteQLError(f"Unknown table {match['table']!r}; this sandbox serves {sorted(TABLES)}")
+        raise SuiteQLError(
+            f"Unknown table {match['table']!r}; this sandbox serves {sorted(TABLES)}"
+        )
     store_table = TABLES[table]
     known = [row["name"] for row in conn.execute(f"pragma table_info({store_table})")]
 
@@ -79,7 +81,7 @@ def compile_query(query: str, conn: sqlite3.Connection) -> CompiledQuery:
     order_column = column(match["order"]) if match["order"] else f'"{known[0]}"'
     direction = (match["direction"] or "asc").lower()
     # the primary key breaks ties, so paging is stable whatever the ORDER BY column
-    order_sql = f" order by {order_column} {direction}, \"{known[0]}\" {direction}"
+    order_sql = f' order by {order_column} {direction}, "{known[0]}" {direction}'
     return CompiledQuery(
         sql=f"select {select} from {store_table}{where_sql}{order_sql} limit ? offset ?",
         count_sql=f"select count(*) from {store_table}{where_sql}",

@@ -15,8 +15,15 @@ from dlt.sources.rest_api import RESTAPIConfig, rest_api_resources
 PAGE_SIZE = 100  # HubSpot's maximum
 INITIAL_CURSOR = "1970-01-01T00:00:00Z"
 DEAL_PROPERTIES = [
-    "dealname", "amount", "deal_currency_code", "dealstage", "pipeline", "closedate",
-    "psa_project_code", "createdate", "hs_lastmodifieddate",
+    "dealname",
+    "amount",
+    "deal_currency_code",
+    "dealstage",
+    "pipeline",
+    "closedate",
+    "psa_project_code",
+    "createdate",
+    "hs_lastmodifieddate",
 ]
 
 
@@ -36,12 +43,20 @@ def hubspot_source(base_url: str = dlt.config.value, access_token: str = dlt.sec
                     "path": "crm/v3/objects/deals/search",
                     "method": "POST",
                     "json": {
-                        "filterGroups": [{"filters": [{
-                            "propertyName": "hs_lastmodifieddate",
-                            "operator": "GTE",
-                            "value": "{incremental.start_value}",
-                        }]}],
-                        "sorts": [{"propertyName": "hs_lastmodifieddate", "direction": "ASCENDING"}],
+                        "filterGroups": [
+                            {
+                                "filters": [
+                                    {
+                                        "propertyName": "hs_lastmodifieddate",
+                                        "operator": "GTE",
+                                        "value": "{incremental.start_value}",
+                                    }
+                                ]
+                            }
+                        ],
+                        "sorts": [
+                            {"propertyName": "hs_lastmodifieddate", "direction": "ASCENDING"}
+                        ],
                         "properties": DEAL_PROPERTIES,
                         "limit": PAGE_SIZE,
                     },

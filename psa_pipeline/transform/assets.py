@@ -4,7 +4,6 @@ Two steps rather than one so that checks on staging tables (the Great Expectatio
 between them and, being blocking, can stop the marts from building on bad data.
 """
 
-
 import json
 from collections.abc import Iterator
 

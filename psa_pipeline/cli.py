@@ -1,0 +1,71 @@
+"""psa-pipeline: demo | sandbox serve | sandbox truth."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from psa_pipeline.sandbox.firm import SIZES, FirmConfig
+from psa_pipeline.settings import SANDBOX_TOKEN, load_settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="psa-pipeline", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    commands.add_parser("demo", help="run the whole pipeline once against the sandbox firm")
+
+    sandbox = commands.add_parser("sandbox", help="the simulated firm").add_subparsers(
+        dest="sandbox_command", required=True
+    )
+    serve = sandbox.add_parser("serve", help="serve the firm's five systems over HTTP")
+    truth = sandbox.add_parser("truth", help="print the defects injected into the firm (JSON)")
+    for sub in (serve, truth):
+        sub.add_argument("--seed", type=int, default=None, help="default: PSA_SANDBOX_SEED or 7")
+        sub.add_argument(
+            "--size", choices=sorted(SIZES), default=None, help="default: PSA_SANDBOX_SIZE or small"
+        )
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8765)
+    serve.add_argument(
+        "--token",
+        default=SANDBOX_TOKEN,
+        help=f"credential every system accepts (default {SANDBOX_TOKEN})",
+    )
+
+    args = parser.parse_args(argv)
+    settings = load_settings()
+    if args.command == "demo":
+        from psa_pipeline.automation.demo import render, run_demo
+
+        report = run_demo(settings)
+        print(render(report))
+        return 0 if report.ok else 1
+
+    from psa_pipeline.sandbox.server import open_firm
+    from psa_pipeline.sandbox.server import serve as serve_firm
+
+    firm = FirmConfig(
+        seed=settings.sandbox_seed if args.seed is None else args.seed,
+        size=args.size or settings.sandbox_size,
+    )
+    store = open_firm(firm, settings.sandbox_dir)
+    if args.sandbox_command == "truth":
+        with store.connect() as conn:
+            rows = [
+                dict(r)
+                for r in conn.execute("select * from sandbox_truth order by kind, record_id")
+            ]
+        json.dump({"firm": firm.key, "defects": rows}, sys.stdout, indent=2)
+        print()
+        return 0
+    print(
+        f"sandbox firm {firm.key} on http://{args.host}:{args.port} (Ctrl-C stops it)", flush=True
+    )
+    serve_firm(store, args.host, args.port, args.token)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

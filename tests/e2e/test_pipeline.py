@@ -1,0 +1,148 @@
+"""The whole product, in process, against the sandbox over HTTP and a real DuckDB file.
+
+One full materialisation is shared by the tests of this module (it takes ~30 s); the tests
+after the first build on each other's state in file order, as a nightly run would: sync,
+sync again, refresh again.
+"""
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+import dagster as dg
+import duckdb
+import pytest
+import requests
+
+from psa_pipeline.automation.demo import launch_sensor_runs
+from psa_pipeline.definitions import ASSET_CHECKS, ASSETS, build_definitions
+from psa_pipeline.reverse_sync.sensor import billing_corrections_sensor
+from psa_pipeline.sandbox.server import SandboxServer
+from psa_pipeline.settings import Settings
+from tests.helpers import AUTH, settings_for, start_sandbox, suiteql, truth
+
+pytestmark = pytest.mark.slow
+
+
+@dataclass
+class Pipeline:
+    server: SandboxServer
+    settings: Settings
+    defs: dg.Definitions
+    instance: dg.DagsterInstance
+    result: dg.ExecuteInProcessResult
+
+    def query(self, sql: str) -> list[tuple]:
+        with duckdb.connect(str(self.settings.warehouse_path), read_only=True) as conn:
+            return conn.execute(sql).fetchall()
+
+    def drafted_time_entries(self) -> list[int]:
+        """Time entry ids on every invoice line the reverse sync wrote (one id per line)."""
+        drafts = {
+            r["id"]
+            for r in suiteql(
+                self.server, "select id from transaction where status = 'pendingApproval'"
+            )
+        }
+        lines = suiteql(
+            self.server, "select transaction, custcol_time_entry_id from transactionline"
+        )
+        return [
+            int(line["custcol_time_entry_id"]) for line in lines if line["transaction"] in drafts
+        ]
+
+    def puts(self) -> int:
+        log = requests.get(f"{self.server.url}/_sandbox/requests", timeout=10).json()["requests"]
+        return sum(1 for entry in log if entry["method"] == "PUT")
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("pipeline")
+    server = start_sandbox(tmp / "sandbox")
+    settings = settings_for(server, tmp / "data")
+    defs = build_definitions(settings)
+    with dg.instance_for_test() as instance:
+        result = dg.materialize(
+            [*ASSETS, *ASSET_CHECKS],
+            resources=defs.resources,
+            instance=instance,
+            raise_on_error=False,
+        )
+        yield Pipeline(server, settings, defs, instance, result)
+    server.stop()
+
+
+def test_every_asset_materialises_and_every_check_passes(pipeline):
+    assert pipeline.result.success
+    graph = pipeline.defs.resolve_asset_graph()
+    materialised = {e.asset_key for e in pipeline.result.get_asset_materialization_events()}
+    assert materialised == set(graph.get_all_asset_keys())
+    evaluations = pipeline.result.get_asset_check_evaluations()
+    assert {e.asset_check_key for e in evaluations} == set(graph.asset_check_keys)
+    assert [e.asset_check_key for e in evaluations if not e.passed] == []
+
+
+def test_billing_corrections_are_exactly_the_injected_unbilled_time(pipeline):
+    injected = {
+        int(d["record_id"]): Decimal(d["amount"]) for d in truth(pipeline.server, "unbilled_time")
+    }
+    found = dict(
+        pipeline.query("select time_entry_id, correction_amount from marts.billing_corrections")
+    )
+    assert injected and found == injected
+
+
+def test_the_sync_put_each_correction_in_the_erp_once(pipeline):
+    injected = sorted(int(d["record_id"]) for d in truth(pipeline.server, "unbilled_time"))
+    assert sorted(pipeline.drafted_time_entries()) == injected
+    for (external_id,) in pipeline.query("select external_id from reverse_sync.erp_sync_outbox"):
+        stored = requests.get(
+            f"{pipeline.server.url}/netsuite/services/rest/record/v1/invoice/eid:{external_id}",
+            headers=AUTH,
+            timeout=10,
+        ).json()
+        assert stored["status"] == {"id": "pendingApproval"}
+        assert Decimal(stored["total"]) == sum(
+            Decimal(i["amount"]) for i in stored["item"]["items"]
+        )
+
+
+def test_the_sensor_launches_once_for_a_materialisation(pipeline):
+    context = dg.build_sensor_context(instance=pipeline.instance, definitions=pipeline.defs)
+    first = billing_corrections_sensor.evaluate_tick(context)
+    assert [r.run_key for r in first.run_requests] == [f"billing_corrections-{first.cursor}"]
+    again = billing_corrections_sensor.evaluate_tick(
+        dg.build_sensor_context(
+            instance=pipeline.instance, definitions=pipeline.defs, cursor=first.cursor
+        )
+    )
+    assert again.run_requests == [] and "no materialisation after" in again.skip_message
+
+
+def test_a_second_sync_pushes_nothing(pipeline):
+    before = pipeline.drafted_time_entries()
+    puts_before = pipeline.puts()
+    outcome, runs = launch_sensor_runs(pipeline.defs, pipeline.instance, billing_corrections_sensor)
+    assert outcome == "1 run(s) requested" and len(runs) == 1 and runs[0].success
+    metadata = runs[0].get_asset_materialization_events()[0].materialization.metadata
+    assert metadata["new_corrections"].value == 0 and metadata["invoices_pushed"].value == 0
+    assert pipeline.puts() == puts_before
+    assert sorted(pipeline.drafted_time_entries()) == sorted(before)
+    # the same tick again: its run key already has a run, so nothing is launched
+    assert launch_sensor_runs(pipeline.defs, pipeline.instance, billing_corrections_sensor)[1] == []
+
+
+def test_a_refresh_after_the_sync_leaves_nothing_to_correct(pipeline):
+    refresh = pipeline.defs.resolve_job_def("refresh_warehouse").execute_in_process(
+        instance=pipeline.instance
+    )
+    assert refresh.success
+    assert pipeline.query("select count(*) from marts.billing_corrections") == [(0,)]
+    drafted = len(pipeline.drafted_time_entries())
+    billed = pipeline.query("select count(*) from staging.stg_netsuite__invoice_lines")[0][0]
+    assert (
+        billed == len(suiteql(pipeline.server, "select uniquekey from transactionline"))
+        and drafted > 0
+    )
+    outcome, runs = launch_sensor_runs(pipeline.defs, pipeline.instance, billing_corrections_sensor)
+    assert outcome == "billing_corrections holds no rows" and runs == []
