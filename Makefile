@@ -4,6 +4,9 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The venv's tools (dbt above all: dagster-dbt runs `dbt` from PATH under `dagster dev`)
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+# dagster.yaml is copied here; Dagster's warning that ./dagster.yaml is unused is expected
 export DAGSTER_HOME := $(CURDIR)/.dagster
 export PSA_DATA_DIR ?= $(CURDIR)/data
 DBT := cd dbt_project && ../$(BIN)/dbt

@@ -9,6 +9,7 @@ changed and pushes nothing twice.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass
 from decimal import Decimal
@@ -40,6 +41,7 @@ RAW_TABLES = [
 @dataclass
 class DemoReport:
     firm: str
+    log_path: str
     seconds: float
     refresh_succeeded: bool
     checks_passed: int
@@ -92,7 +94,13 @@ def run_demo(settings: Settings) -> DemoReport:
     firm = FirmConfig(seed=settings.sandbox_seed, size=settings.sandbox_size)
     store = open_firm(firm, settings.sandbox_dir)
     address = urlparse(settings.sandbox_url)
-    with SandboxServer(store, host=address.hostname, port=address.port) as server:
+    log_path = settings.data_dir / "demo.log"
+    with (
+        open(log_path, "w") as log,
+        contextlib.redirect_stdout(log),  # dbt's and dlt's step output: kept, not shown
+        contextlib.redirect_stderr(log),
+        SandboxServer(store, host=address.hostname, port=address.port) as server,
+    ):
         defs = build_definitions(settings.with_sandbox(server.url))
         instance = (
             dg.DagsterInstance.get() if settings.dagster_home else dg.DagsterInstance.ephemeral()
@@ -105,6 +113,7 @@ def run_demo(settings: Settings) -> DemoReport:
         truth = requests.get(f"{server.url}/_sandbox/truth", timeout=30).json()["defects"]
     return DemoReport(
         firm=firm.key,
+        log_path=str(log_path),
         seconds=time.monotonic() - started,
         refresh_succeeded=refresh.success,
         checks_passed=sum(1 for c in checks if c.passed),
@@ -195,6 +204,7 @@ def render(report: DemoReport) -> str:
         f"ERP outbox, all runs: {report.outbox or 'empty'}",
         "",
         "Look around: `make dev`, then open http://127.0.0.1:3000 (assets, checks, runs, sensor).",
-        "The warehouse is data/warehouse.duckdb (marts.project_margin, marts.billing_corrections).",
+        "The warehouse is data/warehouse.duckdb (marts.project_margin, marts.billing_corrections);",
+        f"every step's output is in {report.log_path}.",
     ]
     return "\n".join(lines)

@@ -16,6 +16,13 @@ INITIAL_CURSOR = "1970-01-01T00:00:00Z"
 USER_AGENT = "PSA Pipeline (https://github.com/psa-pipeline/psa-pipeline)"
 
 
+def _without_null_invoice(entry: dict) -> dict:
+    """`invoice` is null until Harvest invoices the entry; then it flattens to invoice__id."""
+    if entry.get("invoice") is None:
+        entry.pop("invoice", None)
+    return entry
+
+
 @dlt.source(name="harvest")
 def harvest_source(
     base_url: str = dlt.config.value,
@@ -47,7 +54,9 @@ def harvest_source(
                         for column in ("hours", "rounded_hours", "billable_rate", "cost_rate")
                     },
                     "invoice__id": {"data_type": "bigint"},
+                    "external_reference": {"data_type": "json"},
                 },
+                "processing_steps": [{"map": _without_null_invoice}],
             },
         ],
     }
