@@ -11,7 +11,7 @@ export DAGSTER_HOME := $(CURDIR)/.dagster
 export PSA_DATA_DIR ?= $(CURDIR)/data
 DBT := cd dbt_project && ../$(BIN)/dbt
 
-.PHONY: setup demo test test-fast dev sandbox validate lint fmt clean
+.PHONY: setup demo test test-fast dev sandbox validate bench lint fmt clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) is required (Python 3.11)"; exit 1; }
@@ -52,6 +52,10 @@ dev: setup
 
 sandbox: setup
 	$(BIN)/psa-pipeline sandbox serve --host 127.0.0.1 --port 8765
+
+bench: setup
+	$(BIN)/python bench/pipeline.py --size small
+	$(BIN)/python bench/pipeline.py --size medium
 
 lint: setup
 	$(BIN)/ruff check psa_pipeline tests

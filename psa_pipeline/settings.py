@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field, replace
-from enum import StrEnum
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -19,11 +18,6 @@ SYSTEMS = ("hubspot", "harvest", "netsuite")
 SANDBOX_TOKEN = "psa-sandbox-token"
 SANDBOX_HARVEST_ACCOUNT_ID = "100001"
 DEFAULT_SANDBOX_URL = "http://127.0.0.1:8765"
-
-
-class Environment(StrEnum):
-    LOCAL = "LOCAL"
-    PROD = "PROD"
 
 
 @dataclass(frozen=True)
@@ -37,7 +31,6 @@ class SourceEndpoint:
 
 @dataclass(frozen=True)
 class Settings:
-    environment: Environment = Environment.LOCAL
     data_dir: Path = PROJECT_ROOT / "data"
     sources: dict[str, SourceEndpoint] = field(default_factory=dict)
     sandbox_url: str = DEFAULT_SANDBOX_URL
@@ -85,7 +78,6 @@ def sandbox_endpoints(base_url: str, token: str = SANDBOX_TOKEN) -> dict[str, So
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
     """Build settings from the environment.
 
-    PSA_ENV            LOCAL (default) or PROD
     PSA_DATA_DIR       where the warehouse, dlt state and sandbox store live (default ./data)
     PSA_SANDBOX_URL    the sandbox server every source defaults to
     PSA_SANDBOX_SIZE / PSA_SANDBOX_SEED
@@ -107,7 +99,6 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
             account_id=env.get(prefix + "ACCOUNT_ID", default.account_id),
         )
     return Settings(
-        environment=Environment(env.get("PSA_ENV", Environment.LOCAL.value).upper()),
         data_dir=Path(env.get("PSA_DATA_DIR", PROJECT_ROOT / "data")).resolve(),
         sources=sources,
         sandbox_url=sandbox_url,

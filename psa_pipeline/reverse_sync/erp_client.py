@@ -1,4 +1,4 @@
-"""NetSuite record writes: upsert an invoice by external id, read it back.
+"""NetSuite record writes: upsert an invoice by external id.
 
 A PUT by external id is idempotent, so transport failures (429 with Retry-After, 5xx, dropped
 connections) are retried with exponential backoff and jitter, a bounded number of times. A 4xx
@@ -55,15 +55,6 @@ class ErpClient:
         if response.ok:
             return WriteResult(True, response.status_code, response.headers.get("Location", ""))
         return WriteResult(False, response.status_code, _error_detail(response))
-
-    def read_invoice(self, external_id: str) -> dict | None:
-        response = self.session.get(
-            f"{self.base_url}/invoice/eid:{external_id}", timeout=self.timeout
-        )
-        if response.status_code == 404:
-            return None
-        response.raise_for_status()
-        return response.json()
 
 
 def _error_detail(response: requests.Response) -> str:

@@ -4,6 +4,9 @@ A blocking check stops downstream assets only inside the run it belongs to; the 
 separately (launched by a sensor, or by hand from the UI), so it must look the results up itself.
 The rule: every blocking check on the corrections asset passed in the run that materialised it,
 and the latest result of every blocking check upstream of it passed.
+
+Dagster exports neither AssetGraph nor the check-record status publicly; both come from its
+internals, which is safe while dagster stays pinned (pyproject.toml).
 """
 
 from __future__ import annotations

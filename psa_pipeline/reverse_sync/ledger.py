@@ -45,7 +45,6 @@ create table if not exists reverse_sync.erp_sync_ledger (
 class OutboxEntry:
     external_id: str
     record: dict
-    attempts: int
 
 
 def now() -> datetime:
@@ -84,14 +83,11 @@ def enqueue(conn: duckdb.DuckDBPyConnection, drafts: list[DraftInvoice]) -> None
 
 def pending(conn: duckdb.DuckDBPyConnection) -> list[OutboxEntry]:
     rows = conn.execute(
-        "select external_id, record_json, attempts from reverse_sync.erp_sync_outbox "
+        "select external_id, record_json from reverse_sync.erp_sync_outbox "
         "where status = ? order by created_at, external_id",
         [PENDING],
     ).fetchall()
-    return [
-        OutboxEntry(external_id, json.loads(record), attempts)
-        for external_id, record, attempts in rows
-    ]
+    return [OutboxEntry(external_id, json.loads(record)) for external_id, record in rows]
 
 
 def settle(

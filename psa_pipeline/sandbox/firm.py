@@ -203,7 +203,7 @@ def generate(config: FirmConfig, store: SandboxStore) -> None:
 def _insert(conn, table: str, rows: list[dict]) -> None:
     if not rows:
         return
-    columns = [c for c in rows[0] if not c.startswith("_")]
+    columns = list(rows[0])
     quoted = ", ".join(f'"{c}"' for c in columns)
     marks = ", ".join("?" for _ in columns)
     conn.executemany(
@@ -319,7 +319,6 @@ def _time_entries(rng: random.Random, consultants: list[dict], start: date) -> l
                     "task_name": "Delivery",
                     "created_at": iso(at(day, 18)),
                     "updated_at": iso(at(approved_on, 9) if approved else at(day, 18)),
-                    "_project": project,
                 }
             )
     return entries

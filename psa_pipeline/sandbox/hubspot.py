@@ -57,11 +57,12 @@ _OPERATORS = {"GTE": ">=", "GT": ">", "LTE": "<=", "LT": "<", "EQ": "="}
 
 
 def _deal(row, properties: list[str]) -> dict:
-    wanted = properties or list(DEAL_PROPERTIES)
+    """Every stored property (the store's columns) unless `properties` names fewer."""
+    known = [name for name in row.keys() if name != "id"]
+    wanted = [name for name in properties if name in known] if properties else known
     return {
         "id": str(row["id"]),
-        "properties": {name: row[name] for name in wanted if name in DEAL_PROPERTIES}
-        | {"hs_object_id": str(row["id"])},
+        "properties": {name: row[name] for name in wanted} | {"hs_object_id": str(row["id"])},
         "createdAt": row["createdate"],
         "updatedAt": row["hs_lastmodifieddate"],
         "archived": False,

@@ -176,45 +176,31 @@ def _unchanged(conn, existing, header: dict, lines: list[dict]) -> bool:
 def _write_invoice(
     conn, existing, external_id: str, header: dict, lines: list[dict], now: str
 ) -> int:
+    """Create or replace the invoice and its lines; the internal id never changes."""
     if existing is None:
         invoice_id = conn.execute(
             "select coalesce(max(id), 0) + 1 from netsuite_transaction"
         ).fetchone()[0]
-        conn.execute(
-            "insert into netsuite_transaction (id, tranid, type, externalid, entity, trandate, "
-            "currency, status, memo, custbody_project_code, foreigntotal, createddate, "
-            "lastmodifieddate) values (?, ?, 'CustInvc', ?, ?, ?, ?, 'pendingApproval', ?, ?, ?, ?, ?)",
-            (
-                invoice_id,
-                f"DRAFT{invoice_id}",
-                external_id,
-                header["entity"],
-                header["trandate"],
-                header["currency"],
-                header["memo"],
-                header["custbody_project_code"],
-                header["foreigntotal"],
-                now,
-                now,
-            ),
-        )
     else:
         invoice_id = existing["id"]
-        conn.execute(
-            "update netsuite_transaction set entity = ?, trandate = ?, currency = ?, memo = ?, "
-            "custbody_project_code = ?, foreigntotal = ?, lastmodifieddate = ? where id = ?",
-            (
-                header["entity"],
-                header["trandate"],
-                header["currency"],
-                header["memo"],
-                header["custbody_project_code"],
-                header["foreigntotal"],
-                now,
-                invoice_id,
-            ),
-        )
-        conn.execute('delete from netsuite_transactionline where "transaction" = ?', (invoice_id,))
+    columns = {
+        "id": invoice_id,
+        "tranid": f"DRAFT{invoice_id}",
+        "type": "CustInvc",
+        "externalid": external_id,
+        "status": "pendingApproval",
+        **header,
+        "createddate": now,
+        "lastmodifieddate": now,
+    }
+    replaced_on_update = [c for c in columns if c not in ("id", "tranid", "createddate")]
+    conn.execute(
+        f"insert into netsuite_transaction ({', '.join(columns)}) "
+        f"values ({', '.join('?' for _ in columns)}) on conflict (id) do update set "
+        + ", ".join(f"{c} = excluded.{c}" for c in replaced_on_update),
+        tuple(columns.values()),
+    )
+    conn.execute('delete from netsuite_transactionline where "transaction" = ?', (invoice_id,))
     next_key = conn.execute(
         "select coalesce(max(uniquekey), 0) + 1 from netsuite_transactionline"
     ).fetchone()[0]

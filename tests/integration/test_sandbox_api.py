@@ -109,7 +109,7 @@ def test_same_seed_gives_identical_responses(tmp_path):
     assert other[0] != first[0] and other[1] != first[1]
 
 
-def invoice_body(amount="750.00") -> dict:
+def invoice_body(amount="750.00", quantity="5") -> dict:
     return {
         "entity": {"id": "5001"},
         "tranDate": "2026-06-30",
@@ -120,7 +120,7 @@ def invoice_body(amount="750.00") -> dict:
             "items": [
                 {
                     "item": {"refName": "Professional Services"},
-                    "quantity": "5",
+                    "quantity": quantity,
                     "rate": "150.00",
                     "amount": amount,
                     "custcol_time_entry_id": 1,
@@ -143,6 +143,14 @@ def test_upsert_by_external_id_is_idempotent_and_persists(sandbox, tmp_path):
         sandbox, "select id, foreigntotal from transaction where externalid = 'PSA-TEST-1'"
     )
     assert drafts == [{"links": [], "id": stored["id"], "foreigntotal": "750.00"}]
+
+    changed = invoice_body(amount="900.00", quantity="6")
+    assert requests.put(url, json=changed, headers=AUTH, timeout=10).status_code == 204
+    replaced = requests.get(url, headers=AUTH, timeout=10).json()
+    assert store_count(sandbox, "netsuite_transaction") == before + 1
+    assert (replaced["id"], replaced["total"]) == (stored["id"], "900.00")
+    assert [line["quantity"] for line in replaced["item"]["items"]] == ["6"]
+    stored = replaced
 
     sandbox.stop()  # a restart keeps what was written
     restarted = start_sandbox(tmp_path / "sandbox")
