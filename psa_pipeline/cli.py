@@ -52,12 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     store = open_firm(firm, settings.sandbox_dir)
     if args.sandbox_command == "truth":
-        with store.connect() as conn:
-            rows = [
-                dict(r)
-                for r in conn.execute("select * from sandbox_truth order by kind, record_id")
-            ]
-        json.dump({"firm": firm.key, "defects": rows}, sys.stdout, indent=2)
+        json.dump({"firm": firm.key, "defects": store.truth()}, sys.stdout, indent=2)
         print()
         return 0
     print(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
 import dagster as dg
@@ -30,14 +31,7 @@ def dbt_executable() -> str:
 
 def build_resources(settings: Settings) -> dict:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    endpoints = {
-        system: ApiEndpoint(
-            base_url=settings.source(system).base_url,
-            access_token=settings.source(system).access_token,
-            account_id=settings.source(system).account_id,
-        )
-        for system in SYSTEMS
-    }
+    endpoints = {system: ApiEndpoint(**asdict(settings.source(system))) for system in SYSTEMS}
     return {
         "warehouse": Warehouse(
             database=str(settings.warehouse_path),

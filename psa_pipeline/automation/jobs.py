@@ -14,7 +14,16 @@ refresh_warehouse_job = dg.define_asset_job(
     description="Ingest every source, build every model, run every check. The sensor then "
     "decides whether the ERP sync may run.",
 )
-erp_sync_job = dg.define_asset_job(ERP_SYNC_JOB, selection=ERP_SYNC)
+# The outbox makes a repeated sync harmless, so a sync that met an unavailable ERP is retried
+# (the step, by this policy; a crashed run, by the run retries in dagster.yaml).
+erp_sync_job = dg.define_asset_job(
+    ERP_SYNC_JOB,
+    selection=ERP_SYNC,
+    op_retry_policy=dg.RetryPolicy(
+        max_retries=3, delay=30, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
+    ),
+    tags={"dagster/max_retries": "3"},
+)
 
 nightly_refresh = dg.ScheduleDefinition(
     name="nightly_refresh",

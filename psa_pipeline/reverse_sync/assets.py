@@ -1,13 +1,19 @@
-"""erp_sync_invoices: push pending billing corrections to the ERP as draft invoices."""
+"""erp_sync_invoices: push pending billing corrections to the ERP as draft invoices.
+
+The warehouse is only held for short moments (reading corrections, writing the outbox, settling
+one entry); never across an HTTP call, which with retries can take a while.
+"""
+
+from dataclasses import dataclass, field
 
 import dagster as dg
 import duckdb
-import requests
+from pydantic import Field
 
 from psa_pipeline.ingest.resources import SourceSystems
 from psa_pipeline.reverse_sync import ledger
-from psa_pipeline.reverse_sync.erp_client import ErpClient
-from psa_pipeline.reverse_sync.gate import blocking_check_problems
+from psa_pipeline.reverse_sync.erp_client import ErpClient, ErpUnavailable
+from psa_pipeline.reverse_sync.gate import sync_gate
 from psa_pipeline.reverse_sync.plan import Correction, plan_draft_invoices
 from psa_pipeline.warehouse import WAREHOUSE_POOL, Warehouse
 
@@ -22,9 +28,75 @@ order by correction_id
 """
 
 
+class ErpSyncConfig(dg.Config):
+    retries: int = Field(
+        default=5, description="Retries per ERP call on 429, 5xx and transport errors"
+    )
+    backoff_seconds: float = Field(default=0.5, description="Base of the exponential backoff")
+    timeout_seconds: float = Field(default=30.0, description="Time-out of one ERP call")
+
+
+@dataclass
+class SyncReport:
+    confirmed: list[str] = field(default_factory=list)  # earlier writes found in the ERP
+    superseded: list[str] = field(default_factory=list)  # earlier writes that never arrived
+    new_corrections: int = 0
+    planned: int = 0
+    pushed: list[str] = field(default_factory=list)
+    dead_letters: list[str] = field(default_factory=list)
+    unavailable: str | None = None
+
+    def metadata(self, totals: dict[str, int]) -> dict:
+        return {
+            "new_corrections": self.new_corrections,
+            "invoices_planned": self.planned,
+            "invoices_pushed": len(self.pushed),
+            "earlier_writes_confirmed": self.confirmed,
+            "earlier_writes_superseded": self.superseded,
+            "dead_letters": self.dead_letters,
+            "erp_unavailable": self.unavailable or "",
+            "outbox_totals": totals,
+        }
+
+
 def new_corrections(conn: duckdb.DuckDBPyConnection) -> list[Correction]:
     """Corrections the ledger has not seen yet."""
     return [Correction(*row) for row in conn.execute(NEW_CORRECTIONS).fetchall()]
+
+
+def reconcile(client: ErpClient, warehouse: Warehouse, report: SyncReport) -> None:
+    """Settle what earlier syncs left pending, by asking the ERP whether it arrived."""
+    with warehouse.get_connection() as conn:
+        ledger.ensure_tables(conn)
+        earlier = ledger.pending(conn)
+    for entry in earlier:
+        arrived = client.read_invoice(entry.external_id) is not None
+        with warehouse.get_connection() as conn:
+            if arrived:
+                ledger.settle(conn, entry.external_id, ledger.PUSHED, None)
+                report.confirmed.append(entry.external_id)
+            else:
+                ledger.supersede(conn, entry.external_id)
+                report.superseded.append(entry.external_id)
+
+
+def plan_and_send(client: ErpClient, warehouse: Warehouse, report: SyncReport) -> None:
+    with warehouse.get_connection() as conn:
+        drafts = plan_draft_invoices(new_corrections(conn))
+        ledger.enqueue(conn, drafts)
+        outbox = ledger.pending(conn)
+    report.new_corrections = sum(len(d.correction_ids) for d in drafts)
+    report.planned = len(drafts)
+    for entry in outbox:
+        refusal = client.upsert_invoice(entry.external_id, entry.record)
+        with warehouse.get_connection() as conn:
+            if refusal is None:
+                ledger.settle(conn, entry.external_id, ledger.PUSHED, None)
+                report.pushed.append(entry.external_id)
+            else:
+                reason = f"HTTP {refusal.status}: {refusal.detail}"
+                ledger.settle(conn, entry.external_id, ledger.DEAD_LETTER, reason)
+                report.dead_letters.append(f"{entry.external_id}: {reason}")
 
 
 @dg.asset(
@@ -39,52 +111,52 @@ def new_corrections(conn: duckdb.DuckDBPyConnection) -> list[Correction]:
     ),
 )
 def erp_sync_invoices(
-    context: dg.AssetExecutionContext, warehouse: Warehouse, source_systems: SourceSystems
+    context: dg.AssetExecutionContext,
+    config: ErpSyncConfig,
+    warehouse: Warehouse,
+    source_systems: SourceSystems,
 ) -> dg.MaterializeResult:
     built = context.instance.get_latest_materialization_event(BILLING_CORRECTIONS)
     if built is None:
-        raise dg.Failure("billing_corrections has never been materialised: nothing to sync")
-    problems = blocking_check_problems(context.instance, BILLING_CORRECTIONS, built.run_id)
-    if problems:
         raise dg.Failure(
-            description="Refusing to write to the ERP: " + "; ".join(problems),
-            metadata={"blocked_by": problems},
+            "billing_corrections has never been materialised: nothing to sync", allow_retries=False
         )
+    verdict = sync_gate(context.instance, BILLING_CORRECTIONS, built.run_id)
+    if verdict.problems:
+        raise dg.Failure(
+            description="Refusing to write to the ERP: " + "; ".join(verdict.problems),
+            metadata={"blocked_by": verdict.problems},
+            allow_retries=False,
+        )
+    if verdict.waiting:
+        raise dg.Failure(description="Checks are still running: " + "; ".join(verdict.waiting))
 
     endpoint = source_systems.endpoint("netsuite")
-    client = ErpClient(endpoint.base_url, endpoint.access_token)
-    pushed, dead_letters, retry_later = [], [], []
+    client = ErpClient(
+        endpoint.base_url,
+        endpoint.access_token,
+        retries=config.retries,
+        backoff=config.backoff_seconds,
+        timeout=config.timeout_seconds,
+    )
+    report = SyncReport()
+    try:
+        reconcile(client, warehouse, report)
+        plan_and_send(client, warehouse, report)
+    except ErpUnavailable as error:  # stop at once: a throttled ERP is not hit once per invoice
+        report.unavailable = str(error)
     with warehouse.get_connection() as conn:
-        ledger.ensure_tables(conn)
-        drafts = plan_draft_invoices(new_corrections(conn))
-        ledger.enqueue(conn, drafts)
-        for entry in ledger.pending(conn):
-            try:
-                result = client.upsert_invoice(entry.external_id, entry.record)
-            except requests.RequestException as error:
-                ledger.settle(conn, entry.external_id, ledger.PENDING, f"transport: {error}")
-                retry_later.append(entry.external_id)
-                continue
-            if result.ok:
-                ledger.settle(conn, entry.external_id, ledger.PUSHED, None)
-                pushed.append(entry.external_id)
-            else:
-                error = f"HTTP {result.status}: {result.detail}"
-                ledger.settle(conn, entry.external_id, ledger.DEAD_LETTER, error)
-                dead_letters.append(f"{entry.external_id}: {error}")
-        totals = ledger.status_counts(conn)
+        metadata = report.metadata(ledger.status_counts(conn))
 
-    metadata = {
-        "new_corrections": sum(len(d.correction_ids) for d in drafts),
-        "invoices_planned": len(drafts),
-        "invoices_pushed": len(pushed),
-        "dead_letters": dead_letters,
-        "retry_later": retry_later,
-        "outbox_totals": totals,
-    }
-    if dead_letters or retry_later:
+    if report.unavailable:
         raise dg.Failure(
-            description=f"{len(dead_letters)} invoice(s) dead-lettered, {len(retry_later)} to retry",
+            description=f"ERP unavailable, writes left pending: {report.unavailable}",
             metadata=metadata,
+        )
+    if report.dead_letters:
+        raise dg.Failure(
+            description=f"{len(report.dead_letters)} invoice(s) refused by the ERP",
+            metadata=metadata,
+            allow_retries=False,
         )
     return dg.MaterializeResult(metadata=metadata)

@@ -1,8 +1,9 @@
-"""NetSuite record writes: upsert an invoice by external id.
+"""NetSuite record writes: upsert an invoice by external id, and read it back.
 
 A PUT by external id is idempotent, so transport failures (429 with Retry-After, 5xx, dropped
-connections) are retried with exponential backoff and jitter, a bounded number of times. A 4xx
-other than 429 is the ERP refusing the record: not retried, returned to the caller to dead-letter.
+connections, time-outs) are retried with exponential backoff and jitter, a bounded number of
+times; when they run out the ERP is `ErpUnavailable` and the write stays pending for a later sync.
+Any other 4xx is the ERP refusing the record: returned to the caller to dead-letter.
 """
 
 from __future__ import annotations
@@ -16,9 +17,12 @@ from urllib3.util.retry import Retry
 RETRYABLE_STATUSES = (429, 500, 502, 503, 504)
 
 
+class ErpUnavailable(Exception):
+    """The ERP did not answer usefully after every retry; try again in a later sync."""
+
+
 @dataclass(frozen=True)
-class WriteResult:
-    ok: bool
+class Refusal:
     status: int
     detail: str
 
@@ -45,16 +49,34 @@ class ErpClient:
             respect_retry_after_header=True,
             raise_on_status=False,
         )
-        self.session.mount("http://", HTTPAdapter(max_retries=retry))
-        self.session.mount("https://", HTTPAdapter(max_retries=retry))
+        for scheme in ("http://", "https://"):
+            self.session.mount(scheme, HTTPAdapter(max_retries=retry))
 
-    def upsert_invoice(self, external_id: str, record: dict) -> WriteResult:
-        response = self.session.put(
-            f"{self.base_url}/invoice/eid:{external_id}", json=record, timeout=self.timeout
-        )
+    def upsert_invoice(self, external_id: str, record: dict) -> Refusal | None:
+        """None when the ERP holds the record; a Refusal when it will not take it."""
+        response = self._call("PUT", external_id, json=record)
         if response.ok:
-            return WriteResult(True, response.status_code, response.headers.get("Location", ""))
-        return WriteResult(False, response.status_code, _error_detail(response))
+            return None
+        return Refusal(response.status_code, _error_detail(response))
+
+    def read_invoice(self, external_id: str) -> dict | None:
+        response = self._call("GET", external_id)
+        if response.status_code == 404:
+            return None
+        response.raise_for_status()
+        return response.json()
+
+    def _call(self, method: str, external_id: str, **kwargs) -> requests.Response:
+        url = f"{self.base_url}/invoice/eid:{external_id}"
+        try:
+            response = self.session.request(method, url, timeout=self.timeout, **kwargs)
+        except requests.RequestException as error:
+            raise ErpUnavailable(f"{method} {external_id}: {error}") from error
+        if response.status_code in RETRYABLE_STATUSES:
+            raise ErpUnavailable(
+                f"{method} {external_id}: HTTP {response.status_code} after retries"
+            )
+        return response
 
 
 def _error_detail(response: requests.Response) -> str:

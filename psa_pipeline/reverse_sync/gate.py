@@ -2,8 +2,14 @@
 
 A blocking check stops downstream assets only inside the run it belongs to; the ERP sync runs
 separately (launched by a sensor, or by hand from the UI), so it must look the results up itself.
-The rule: every blocking check on the corrections asset passed in the run that materialised it,
-and the latest result of every blocking check upstream of it passed.
+The rule, for every blocking check on the corrections asset or upstream of it:
+
+- its latest *completed* evaluation passed (a check still planned in a run that is going on
+  means: wait; one planned in a run that ended without evaluating it is passed over);
+- that evaluation is newer than the latest materialisation of the asset it checks and of
+  everything upstream of that asset: staging models are views, so new raw data changes them
+  without a new check, and an old green result says nothing about it;
+- on the corrections asset itself, it was evaluated in the run that built the corrections.
 
 Dagster exports neither AssetGraph nor the check-record status publicly; both come from its
 internals, which is safe while dagster stays pinned (pyproject.toml).
@@ -12,10 +18,26 @@ internals, which is safe while dagster stays pinned (pyproject.toml).
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass, field
 
 import dagster as dg
 from dagster._core.definitions.assets.graph.asset_graph import AssetGraph
-from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
+from dagster._core.storage.asset_check_execution_record import (
+    AssetCheckExecutionRecord,
+    AssetCheckExecutionRecordStatus,
+)
+
+HISTORY_DEPTH = 20  # planned-but-never-run records to look past before giving up
+
+
+@dataclass
+class GateVerdict:
+    problems: list[str] = field(default_factory=list)  # reasons to refuse
+    waiting: list[str] = field(default_factory=list)  # checks still running: ask again later
+
+    @property
+    def open(self) -> bool:
+        return not self.problems and not self.waiting
 
 
 @functools.cache
@@ -30,28 +52,55 @@ def full_asset_graph() -> AssetGraph:
     return AssetGraph.from_assets([*ASSETS, *ASSET_CHECKS])
 
 
-def blocking_check_problems(
-    instance: dg.DagsterInstance, asset_key: dg.AssetKey, run_id: str
-) -> list[str]:
-    """Reasons not to sync; empty when every blocking check is green."""
-    asset_graph = full_asset_graph()
-    watched = asset_graph.get_ancestor_asset_keys(asset_key, include_self=True)
-    check_keys = [
-        key
-        for key in asset_graph.asset_check_keys
-        if key.asset_key in watched and asset_graph.get_check_spec(key).blocking
-    ]
-    latest = instance.event_log_storage.get_latest_asset_check_execution_by_key(check_keys)
-    problems = []
-    for key in sorted(check_keys, key=lambda k: (k.asset_key.to_user_string(), k.name)):
+def sync_gate(instance: dg.DagsterInstance, asset_key: dg.AssetKey, run_id: str) -> GateVerdict:
+    """Judge the materialisation of `asset_key` made by run `run_id`."""
+    graph = full_asset_graph()
+    watched = graph.get_ancestor_asset_keys(asset_key, include_self=True)
+    check_keys = sorted(
+        (
+            k
+            for k in graph.asset_check_keys
+            if k.asset_key in watched and graph.get_check_spec(k).blocking
+        ),
+        key=lambda k: (k.asset_key.to_user_string(), k.name),
+    )
+    verdict = GateVerdict()
+    for key in check_keys:
         name = f"{key.asset_key.to_user_string()}:{key.name}"
-        record = latest.get(key)
-        if record is None:
-            problems.append(f"{name} has never been evaluated")
+        record, in_progress = _latest_completed(instance, key)
+        if in_progress:
+            verdict.waiting.append(f"{name} is being evaluated")
+        elif record is None:
+            verdict.problems.append(f"{name} has never been evaluated")
         elif record.status != AssetCheckExecutionRecordStatus.SUCCEEDED:
-            problems.append(f"{name} is {record.status.value} (run {record.run_id})")
+            verdict.problems.append(f"{name} is {record.status.value} (run {record.run_id})")
         elif key.asset_key == asset_key and record.run_id != run_id:
-            problems.append(
-                f"{name} was not evaluated in run {run_id} that built {name.split(':')[0]}"
-            )
-    return problems
+            verdict.problems.append(f"{name} was not evaluated in run {run_id}, which built it")
+        elif changed := _changed_since(instance, graph, key.asset_key, record.event.timestamp):
+            verdict.problems.append(f"{name} has not been evaluated since {changed} changed")
+    return verdict
+
+
+def _latest_completed(
+    instance: dg.DagsterInstance, key: dg.AssetCheckKey
+) -> tuple[AssetCheckExecutionRecord | None, bool]:
+    """The newest evaluation with a result, and whether a newer one is still under way."""
+    history = instance.event_log_storage.get_asset_check_execution_history(key, limit=HISTORY_DEPTH)
+    for record in history:
+        if record.status != AssetCheckExecutionRecordStatus.PLANNED:
+            return record, False
+        run = instance.get_run_by_id(record.run_id)
+        if run is not None and not run.is_finished:
+            return None, True
+    return None, False
+
+
+def _changed_since(
+    instance: dg.DagsterInstance, graph: AssetGraph, checked: dg.AssetKey, evaluated_at: float
+) -> str | None:
+    """The first asset at or above `checked` materialised after the check was evaluated."""
+    for key in sorted(graph.get_ancestor_asset_keys(checked, include_self=True), key=str):
+        event = instance.get_latest_materialization_event(key)
+        if event is not None and event.timestamp > evaluated_at:
+            return key.to_user_string()
+    return None

@@ -2,10 +2,14 @@
 
 Write-ahead: a draft invoice is recorded as `pending`, with the exact record to send, before the
 ERP is called, and each correction is tied to that invoice's external id in the same
-transaction. A crash between the ERP committing and the ledger saying so leaves the invoice
-`pending`; the next sync sends the same record to the same external id, which the ERP treats as
-an upsert of what it already has. So a correction reaches the ERP once, however often syncs
-crash or repeat.
+transaction. An entry still `pending` when a later sync starts (the earlier one crashed, or the
+ERP was unavailable) is first looked up in the ERP by external id: found, it was written and is
+settled as `pushed`; not found, it is `superseded` and its corrections are planned again from
+the current corrections, so what is sent is never stale. External ids are derived from the
+corrections carried, so a correction planned again lands on the same record. Either way a
+correction reaches the ERP once.
+
+Statuses: pending, pushed, superseded, dead_letter (the ERP refused it; kept with the reason).
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import duckdb
 
 from psa_pipeline.reverse_sync.plan import DraftInvoice
 
-PENDING, PUSHED, DEAD_LETTER = "pending", "pushed", "dead_letter"
+PENDING, PUSHED, SUPERSEDED, DEAD_LETTER = "pending", "pushed", "superseded", "dead_letter"
 
 DDL = """
 create schema if not exists reverse_sync;
@@ -56,12 +60,16 @@ def ensure_tables(conn: duckdb.DuckDBPyConnection) -> None:
 
 
 def enqueue(conn: duckdb.DuckDBPyConnection, drafts: list[DraftInvoice]) -> None:
+    """Record drafts as pending, and tie their corrections to them, in one transaction."""
     stamp = now()
     conn.execute("begin transaction")
     try:
         for draft in drafts:
             conn.execute(
-                "insert into reverse_sync.erp_sync_outbox values (?, 'invoice', ?, ?, ?, 0, null, ?, ?)",
+                "insert into reverse_sync.erp_sync_outbox values (?, 'invoice', ?, ?, ?, 0, null, ?, ?) "
+                "on conflict (external_id) do update set record_json = excluded.record_json, "
+                "payload_hash = excluded.payload_hash, status = excluded.status, "
+                "updated_at = excluded.updated_at",
                 [
                     draft.external_id,
                     json.dumps(draft.record, sort_keys=True),
@@ -100,8 +108,16 @@ def settle(
     )
 
 
+def supersede(conn: duckdb.DuckDBPyConnection, external_id: str) -> None:
+    """Never reached the ERP: release its corrections to be planned again."""
+    conn.execute("begin transaction")
+    conn.execute("delete from reverse_sync.erp_sync_ledger where external_id = ?", [external_id])
+    settle(conn, external_id, SUPERSEDED, "not found in the ERP; corrections planned again")
+    conn.execute("commit")
+
+
 def status_counts(conn: duckdb.DuckDBPyConnection) -> dict[str, int]:
     rows = conn.execute(
-        "select status, count(*) from reverse_sync.erp_sync_outbox group by status"
+        "select status, count(*) from reverse_sync.erp_sync_outbox group by status order by status"
     ).fetchall()
     return {status: count for status, count in rows}

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from psa_pipeline.money import money_text, quantity_text
+
 LINE_ITEM = "Professional Services"
 MEMO = "PSA Pipeline: approved billable time missing from the {month} invoice"
 
@@ -72,9 +74,9 @@ def _draft(key: tuple[str, int, str], corrections: list[Correction]) -> DraftInv
                 {
                     "item": {"refName": LINE_ITEM},
                     "description": f"{c.user_name} {c.spent_on.isoformat()}",
-                    "quantity": str(c.hours.normalize()),
-                    "rate": str(c.bill_rate_amount),
-                    "amount": str(c.correction_amount),
+                    "quantity": quantity_text(c.hours),
+                    "rate": money_text(c.bill_rate_amount),
+                    "amount": money_text(c.correction_amount),
                     "custcol_time_entry_id": c.time_entry_id,
                 }
                 for c in lines

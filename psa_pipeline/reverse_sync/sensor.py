@@ -3,7 +3,7 @@
 import dagster as dg
 
 from psa_pipeline.reverse_sync.assets import BILLING_CORRECTIONS
-from psa_pipeline.reverse_sync.gate import blocking_check_problems
+from psa_pipeline.reverse_sync.gate import sync_gate
 
 ERP_SYNC_JOB = "erp_sync_job"
 
@@ -18,9 +18,10 @@ ERP_SYNC_JOB = "erp_sync_job"
 def billing_corrections_sensor(context: dg.SensorEvaluationContext):
     """The cursor is the storage id of the last materialisation decided on.
 
-    A materialisation is decided on once its run has finished (so its checks are in); then it
-    either launches one sync, keyed by that storage id so a re-evaluated tick cannot launch a
-    second, or is skipped for good with the reason.
+    A materialisation is decided on once its run has finished and no blocking check it depends
+    on is still being evaluated; until then the sensor waits and keeps its cursor. Then it either
+    launches one sync, keyed by that storage id so a re-evaluated tick cannot launch a second,
+    or is skipped for good with the reason.
     """
     records = context.instance.fetch_materializations(BILLING_CORRECTIONS, limit=1).records
     if not records:
@@ -31,14 +32,16 @@ def billing_corrections_sensor(context: dg.SensorEvaluationContext):
     run = context.instance.get_run_by_id(record.run_id)
     if run is not None and not run.is_finished:
         return dg.SkipReason(f"waiting for run {record.run_id} to finish its checks")
+    verdict = sync_gate(context.instance, BILLING_CORRECTIONS, record.run_id)
+    if verdict.waiting:
+        return dg.SkipReason("waiting: " + "; ".join(verdict.waiting))
 
     context.update_cursor(str(record.storage_id))
     row_count = record.asset_materialization.metadata.get("dagster/row_count")
     if row_count is None or row_count.value == 0:
         return dg.SkipReason("billing_corrections holds no rows")
-    problems = blocking_check_problems(context.instance, BILLING_CORRECTIONS, record.run_id)
-    if problems:
-        return dg.SkipReason("blocked: " + "; ".join(problems))
+    if verdict.problems:
+        return dg.SkipReason("blocked: " + "; ".join(verdict.problems))
     return dg.RunRequest(
         run_key=f"billing_corrections-{record.storage_id}",
         tags={"psa/billing_corrections_run": record.run_id},

@@ -10,24 +10,29 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from datetime import UTC, datetime, time
+from typing import Annotated
 
-from fastapi import FastAPI, Request
+from fastapi import Body, FastAPI, HTTPException, Request
 
 from psa_pipeline.sandbox import harvest, hubspot, netsuite
+from psa_pipeline.sandbox.faults import FaultPlanError, Faults, apply_fault
 from psa_pipeline.sandbox.store import SandboxStore
 from psa_pipeline.settings import SANDBOX_HARVEST_ACCOUNT_ID, SANDBOX_TOKEN
 
+SYSTEMS = ("hubspot", "harvest", "netsuite")
+
 
 class RequestLog:
-    """Method, path and status of every request, kept in memory for tests to read."""
+    """Method, path, query, body and status of every request, kept in memory for tests to read."""
 
     def __init__(self):
         self._lock = threading.Lock()
         self._entries: list[dict] = []
 
-    def record(self, method: str, path: str, status: int) -> None:
+    def record(self, method: str, path: str, query: str, body: str, status: int) -> None:
+        entry = {"method": method, "path": path, "query": query, "body": body, "status": status}
         with self._lock:
-            self._entries.append({"method": method, "path": path, "status": status})
+            self._entries.append(entry)
 
     def snapshot(self) -> list[dict]:
         with self._lock:
@@ -49,12 +54,20 @@ def create_app(store: SandboxStore, token: str = SANDBOX_TOKEN) -> FastAPI:
     # The firm's clock: writes are stamped with the simulated "now", never the wall clock.
     app.state.clock = lambda: as_of.strftime("%Y-%m-%dT%H:%M:%SZ")
     app.state.request_log = RequestLog()
+    app.state.faults = Faults(int(store.meta("seed")), SYSTEMS)
 
     @app.middleware("http")
+    async def inject_faults(request: Request, call_next):
+        return await apply_fault(app.state.faults, request, call_next)
+
+    @app.middleware("http")  # added last, so it wraps the fault layer and logs injected faults
     async def log_requests(request: Request, call_next):
+        body = (await request.body()).decode(errors="replace")[:4000]
         response = await call_next(request)
         if not request.url.path.startswith("/_sandbox"):
-            app.state.request_log.record(request.method, request.url.path, response.status_code)
+            app.state.request_log.record(
+                request.method, request.url.path, request.url.query, body, response.status_code
+            )
         return response
 
     for module in (hubspot, harvest, netsuite):
@@ -66,11 +79,7 @@ def create_app(store: SandboxStore, token: str = SANDBOX_TOKEN) -> FastAPI:
 
     @app.get("/_sandbox/truth")
     def truth() -> dict:
-        with store.connect() as conn:
-            rows = [
-                dict(r)
-                for r in conn.execute("select * from sandbox_truth order by kind, record_id")
-            ]
+        rows = store.truth()
         return {"defects": rows, "count": len(rows)}
 
     @app.get("/_sandbox/requests")
@@ -82,5 +91,18 @@ def create_app(store: SandboxStore, token: str = SANDBOX_TOKEN) -> FastAPI:
     @app.delete("/_sandbox/requests", status_code=204)
     def clear_requests() -> None:
         app.state.request_log.clear()
+
+    @app.get("/_sandbox/faults")
+    def faults() -> dict:
+        return app.state.faults.plan
+
+    @app.post("/_sandbox/faults")
+    def set_faults(plan: Annotated[dict[str, dict[str, float]], Body()]) -> dict:
+        """Replace the fault plan: {system: {kind: probability}}; {} switches faults off."""
+        try:
+            app.state.faults.set(plan)
+        except FaultPlanError as error:
+            raise HTTPException(400, str(error)) from error
+        return app.state.faults.plan
 
     return app

@@ -17,11 +17,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
+from psa_pipeline.money import money_text, to_cents
 from psa_pipeline.sandbox.store import SandboxStore
 
 AS_OF = date(2026, 6, 30)  # the sandbox's "today": the last day of its simulated calendar
 INVOICE_DAY = 15  # invoices for month M are raised on the 15th of M+1
-CENT = Decimal("0.01")
 
 ROLES = {  # role: (cost rate per hour, weight in the consultant mix)
     "Analyst": (55, 4),
@@ -140,10 +140,6 @@ def at(day: date, hour: int, minute: int = 0) -> datetime:
     return datetime.combine(day, time(hour, minute), tzinfo=UTC)
 
 
-def money(value: Decimal) -> str:
-    return str(value.quantize(CENT))
-
-
 def month_start(day: date) -> date:
     return day.replace(day=1)
 
@@ -258,7 +254,7 @@ def _deals_and_projects(rng: random.Random, clients: list[dict], start: date):
                 {
                     "id": deal_id,
                     "dealname": f"{client['name']} - {rng.choice(['Advisory', 'Implementation', 'Audit', 'Strategy'])}",
-                    "amount": money(Decimal(rate * budget_hours)),
+                    "amount": money_text(Decimal(rate * budget_hours)),
                     "deal_currency_code": client["currency"],
                     "dealstage": "closedwon" if won else rng.choice(["closedlost", "contractsent"]),
                     "pipeline": "default",
@@ -347,7 +343,7 @@ def _invoices(rng, entries: list[dict], projects: list[dict], rates: DefectRates
                     "kind": "unbilled_time",
                     "system": "harvest",
                     "record_id": str(entry["id"]),
-                    "amount": money(amount),
+                    "amount": money_text(amount),
                     "currency": entry["client_currency"],
                     "detail": f"approved billable time on {code} left off the {month:%Y-%m} invoice",
                 }
@@ -360,9 +356,7 @@ def _invoices(rng, entries: list[dict], projects: list[dict], rates: DefectRates
         total = Decimal(0)
         billed = [e for e in billable if e["id"] not in skipped_ids]
         for seq, entry in enumerate(billed, start=1):
-            amount = (Decimal(str(entry["hours"])) * Decimal(str(entry["billable_rate"]))).quantize(
-                CENT
-            )
+            amount = to_cents(Decimal(str(entry["hours"])) * Decimal(str(entry["billable_rate"])))
             total += amount
             lines.append(
                 {
@@ -372,8 +366,8 @@ def _invoices(rng, entries: list[dict], projects: list[dict], rates: DefectRates
                     "item": "Professional Services",
                     "memo": f"{entry['user_name']} {entry['spent_date']}",
                     "quantity": str(entry["hours"]),
-                    "rate": money(Decimal(str(entry["billable_rate"]))),
-                    "foreignamount": money(amount),
+                    "rate": money_text(Decimal(str(entry["billable_rate"]))),
+                    "foreignamount": money_text(amount),
                     "custcol_time_entry_id": entry["id"],
                     "linelastmodifieddate": stamp,
                 }
@@ -391,7 +385,7 @@ def _invoices(rng, entries: list[dict], projects: list[dict], rates: DefectRates
                 "status": "open",
                 "memo": f"{code} time and materials {month:%Y-%m}",
                 "custbody_project_code": code,
-                "foreigntotal": money(total),
+                "foreigntotal": money_text(total),
                 "createddate": stamp,
                 "lastmodifieddate": stamp,
             }

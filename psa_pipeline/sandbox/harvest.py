@@ -9,7 +9,7 @@ Pages are ordered by id so that a page boundary never moves while new entries ar
 from __future__ import annotations
 
 import math
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -70,7 +70,8 @@ def list_time_entries(
     clauses, params = [], []
     if updated_since is not None:
         clauses.append("updated_at >= ?")
-        params.append(updated_since.strftime("%Y-%m-%dT%H:%M:%SZ"))
+        moment = updated_since if updated_since.tzinfo else updated_since.replace(tzinfo=UTC)
+        params.append(moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
     if from_ is not None:
         clauses.append("spent_date >= ?")
         params.append(from_.isoformat())
@@ -78,7 +79,7 @@ def list_time_entries(
         clauses.append("spent_date <= ?")
         params.append(to.isoformat())
     where = f"where {' and '.join(clauses)}" if clauses else ""
-    with request.app.state.store.connect() as conn:
+    with request.app.state.store.snapshot() as conn:
         total = conn.execute(
             f"select count(*) from harvest_time_entries {where}", params
         ).fetchone()[0]

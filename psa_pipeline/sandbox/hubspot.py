@@ -78,7 +78,7 @@ def _page(
     after: int,
     properties: list[str],
 ) -> dict:
-    with request.app.state.store.connect() as conn:
+    with request.app.state.store.snapshot() as conn:
         total = conn.execute(f"select count(*) from hubspot_deals {where}", params).fetchone()[0]
         rows = conn.execute(
             f"select * from hubspot_deals {where} order by {order} limit ? offset ?",
@@ -86,7 +86,9 @@ def _page(
         ).fetchall()
     body = {"total": total, "results": [_deal(row, properties) for row in rows]}
     if after + limit < total:
-        body["paging"] = {"next": {"after": str(after + limit)}}
+        after_next = str(after + limit)
+        link = str(request.url.include_query_params(after=after_next))
+        body["paging"] = {"next": {"after": after_next, "link": link}}
     return body
 
 

@@ -19,11 +19,11 @@ from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from psa_pipeline.money import money_text, quantity_text, to_cents
 from psa_pipeline.sandbox.auth import require_bearer
 from psa_pipeline.sandbox.suiteql import SuiteQLError, compile_query
 
 MAX_LIMIT = 1000
-CENT = Decimal("0.01")
 
 router = APIRouter(prefix="/netsuite/services/rest", dependencies=[Depends(require_bearer)])
 
@@ -56,7 +56,7 @@ def suiteql(
         return netsuite_error(
             400, "SuiteQL requests need the header 'Prefer: transient'", "INVALID_HEADER"
         )
-    with request.app.state.store.connect() as conn:
+    with request.app.state.store.snapshot() as conn:
         try:
             query = compile_query(body.q, conn)
         except SuiteQLError as error:
@@ -112,7 +112,7 @@ class InvoiceRecord(BaseModel):
 def _check_lines(record: InvoiceRecord) -> str | None:
     for n, line in enumerate(record.item.items, start=1):
         try:
-            if (line.quantity * line.rate).quantize(CENT) != line.amount.quantize(CENT):
+            if to_cents(line.quantity * line.rate) != to_cents(line.amount):
                 return f"line {n}: amount {line.amount} is not quantity x rate"
         except InvalidOperation:
             return f"line {n}: quantity, rate and amount must be numbers"
@@ -129,22 +129,22 @@ def upsert_invoice(request: Request, external_id: str, record: Annotated[Invoice
         return netsuite_error(400, problem, "INVALID_FIELD_VALUE")
     store = request.app.state.store
     now = request.app.state.clock()
-    total = sum((line.amount.quantize(CENT) for line in record.item.items), Decimal(0))
+    total = sum((to_cents(line.amount) for line in record.item.items), Decimal(0))
     header = {
         "entity": int(record.entity.id),
         "trandate": record.tranDate,
         "currency": record.currency.refName,
         "memo": record.memo,
         "custbody_project_code": record.custbody_project_code,
-        "foreigntotal": str(total.quantize(CENT)),
+        "foreigntotal": money_text(total),
     }
     lines = [
         {
             "item": line.item.refName or line.item.id or "",
             "memo": line.description,
-            "quantity": str(line.quantity),
-            "rate": str(line.rate.quantize(CENT)),
-            "foreignamount": str(line.amount.quantize(CENT)),
+            "quantity": quantity_text(line.quantity),
+            "rate": money_text(line.rate),
+            "foreignamount": money_text(line.amount),
             "custcol_time_entry_id": line.custcol_time_entry_id,
         }
         for line in record.item.items
@@ -163,7 +163,7 @@ def upsert_invoice(request: Request, external_id: str, record: Annotated[Invoice
 
 
 def _unchanged(conn, existing, header: dict, lines: list[dict]) -> bool:
-    if any(str(existing[k]) != str(v) for k, v in header.items() if v is not None):
+    if any(existing[k] != v for k, v in header.items()):
         return False
     stored = conn.execute(
         "select item, memo, quantity, rate, foreignamount, custcol_time_entry_id "
@@ -193,7 +193,9 @@ def _write_invoice(
         "createddate": now,
         "lastmodifieddate": now,
     }
-    replaced_on_update = [c for c in columns if c not in ("id", "tranid", "createddate")]
+    # an update replaces the content; identity, creation and approval state stay as they were
+    kept_on_update = ("id", "tranid", "createddate", "status")
+    replaced_on_update = [c for c in columns if c not in kept_on_update]
     conn.execute(
         f"insert into netsuite_transaction ({', '.join(columns)}) "
         f"values ({', '.join('?' for _ in columns)}) on conflict (id) do update set "

@@ -120,6 +120,16 @@ class SandboxStore:
             conn.close()
 
     @contextmanager
+    def snapshot(self) -> Iterator[sqlite3.Connection]:
+        """A read transaction: a count and the page it describes see the same firm."""
+        with self.connect() as conn:
+            conn.execute("begin")
+            try:
+                yield conn
+            finally:
+                conn.execute("commit")
+
+    @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """An immediate write transaction: concurrent writers queue instead of interleaving."""
         with self.connect() as conn:
@@ -130,6 +140,11 @@ class SandboxStore:
                 conn.execute("rollback")
                 raise
             conn.execute("commit")
+
+    def truth(self) -> list[dict]:
+        with self.connect() as conn:
+            rows = conn.execute("select * from sandbox_truth order by kind, record_id").fetchall()
+        return [dict(row) for row in rows]
 
     def meta(self, key: str) -> str | None:
         with self.connect() as conn:

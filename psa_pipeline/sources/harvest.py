@@ -11,8 +11,9 @@ import dlt
 from dlt.sources.helpers.rest_client.paginators import JSONLinkPaginator
 from dlt.sources.rest_api import RESTAPIConfig, rest_api_resources
 
+from psa_pipeline.sources import INITIAL_CURSOR
+
 PAGE_SIZE = 2000  # Harvest's maximum
-INITIAL_CURSOR = "1970-01-01T00:00:00Z"
 USER_AGENT = "PSA Pipeline (https://github.com/psa-pipeline/psa-pipeline)"
 
 

@@ -12,8 +12,9 @@ import dlt
 from dlt.sources.helpers.rest_client.paginators import JSONResponseCursorPaginator
 from dlt.sources.rest_api import RESTAPIConfig, rest_api_resources
 
+from psa_pipeline.sources import INITIAL_CURSOR
+
 PAGE_SIZE = 100  # HubSpot's maximum
-INITIAL_CURSOR = "1970-01-01T00:00:00Z"
 DEAL_PROPERTIES = [
     "dealname",
     "amount",

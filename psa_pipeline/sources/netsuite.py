@@ -5,6 +5,13 @@ The record API returns one record per request, so bulk reads go through
 false. The incremental cursor is the last-modified date in the WHERE clause. SuiteQL returns
 every value as a string and leaves null fields out; money stays a string here and is cast to
 DECIMAL in staging, so no amount ever passes through a float.
+
+Before pointing this at a real tenant (issue #4): real `transactionline` holds the lines of every
+transaction type, so the lines query must join to invoices; a query returns at most 100,000 rows,
+so long histories must be read in date windows; and real SuiteQL formats dates in the account's
+preferences, so the cursor comparison should go through TO_CHAR / TO_TIMESTAMP. Real tenants
+also authenticate with OAuth 1.0 token-based auth, not a bearer token. (Unverified against a
+tenant; the sandbox does not enforce these.)
 """
 
 from __future__ import annotations
@@ -13,8 +20,9 @@ import dlt
 from dlt.sources.helpers.rest_client.paginators import OffsetPaginator
 from dlt.sources.rest_api import RESTAPIConfig, rest_api_resources
 
+from psa_pipeline.sources import INITIAL_CURSOR
+
 PAGE_SIZE = 1000  # SuiteQL's maximum
-INITIAL_CURSOR = "1970-01-01T00:00:00Z"
 
 INVOICES_QUERY = (
     "SELECT id, tranid, type, externalid, entity, trandate, currency, status, memo, "

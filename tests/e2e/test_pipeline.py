@@ -5,6 +5,7 @@ after the first build on each other's state in file order, as a nightly run woul
 sync again, refresh again.
 """
 
+import json
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -95,16 +96,20 @@ def test_billing_corrections_are_exactly_the_injected_unbilled_time(pipeline):
 def test_the_sync_put_each_correction_in_the_erp_once(pipeline):
     injected = sorted(int(d["record_id"]) for d in truth(pipeline.server, "unbilled_time"))
     assert sorted(pipeline.drafted_time_entries()) == injected
-    for (external_id,) in pipeline.query("select external_id from reverse_sync.erp_sync_outbox"):
+    outbox = pipeline.query("select external_id, record_json from reverse_sync.erp_sync_outbox")
+    for external_id, record_json in outbox:
         stored = requests.get(
             f"{pipeline.server.url}/netsuite/services/rest/record/v1/invoice/eid:{external_id}",
             headers=AUTH,
             timeout=10,
         ).json()
+        sent = json.loads(record_json)
         assert stored["status"] == {"id": "pendingApproval"}
-        assert Decimal(stored["total"]) == sum(
-            Decimal(i["amount"]) for i in stored["item"]["items"]
-        )
+        assert (stored["entity"], stored["currency"]) == (sent["entity"], sent["currency"])
+        fields = ("custcol_time_entry_id", "quantity", "rate", "amount")
+        assert [[line[f] for f in fields] for line in stored["item"]["items"]] == [
+            [line[f] for f in fields] for line in sent["item"]["items"]
+        ]
 
 
 def test_the_sensor_launches_once_for_a_materialisation(pipeline):
@@ -117,6 +122,24 @@ def test_the_sensor_launches_once_for_a_materialisation(pipeline):
         )
     )
     assert again.run_requests == [] and "no materialisation after" in again.skip_message
+
+
+def test_the_sensor_waits_while_a_run_has_checks_planned(pipeline):
+    """A queued refresh plans every check; until it ends, nothing is decided."""
+    queued = pipeline.instance.create_run_for_job(
+        job_def=pipeline.defs.resolve_job_def("refresh_warehouse")
+    )
+    waiting = billing_corrections_sensor.evaluate_tick(
+        dg.build_sensor_context(instance=pipeline.instance, definitions=pipeline.defs)
+    )
+    assert waiting.run_requests == [] and waiting.skip_message.startswith("waiting:")
+    assert waiting.cursor is None  # not decided: the same materialisation is looked at again
+
+    pipeline.instance.report_run_failed(queued)  # it ended without evaluating its checks
+    decided = billing_corrections_sensor.evaluate_tick(
+        dg.build_sensor_context(instance=pipeline.instance, definitions=pipeline.defs)
+    )
+    assert len(decided.run_requests) == 1  # the earlier, completed evaluations count again
 
 
 def test_a_second_sync_pushes_nothing(pipeline):

@@ -1,5 +1,8 @@
 """The dlt assets load the sandbox into a real DuckDB file, once, then incrementally."""
 
+import json
+from urllib.parse import quote
+
 import dagster as dg
 import duckdb
 import requests
@@ -22,9 +25,13 @@ KEYS = {
 }
 
 
-def request_counts(server) -> dict[str, int]:
+def requests_made(server) -> list[dict]:
+    return requests.get(f"{server.url}/_sandbox/requests", timeout=10).json()["requests"]
+
+
+def request_counts(log: list[dict]) -> dict[str, int]:
     counts: dict[str, int] = {}
-    for entry in requests.get(f"{server.url}/_sandbox/requests", timeout=10).json()["requests"]:
+    for entry in log:
         counts[entry["path"]] = counts.get(entry["path"], 0) + 1
     return counts
 
@@ -41,10 +48,10 @@ def test_every_record_lands_once_and_a_rerun_asks_only_for_changes(sandbox, tmp_
             "raw/netsuite/invoices",
             "raw/netsuite/invoice_lines",
         }
-        full_load = request_counts(sandbox)
+        full_load = requests_made(sandbox)
         requests.delete(f"{sandbox.url}/_sandbox/requests", timeout=10)
         assert dg.materialize(ingest_assets, resources=resources, instance=instance).success
-        rerun = request_counts(sandbox)
+        rerun = requests_made(sandbox)
 
     with (
         duckdb.connect(str(settings.warehouse_path), read_only=True) as conn,
@@ -56,11 +63,25 @@ def test_every_record_lands_once_and_a_rerun_asks_only_for_changes(sandbox, tmp_
             ).fetchone()
             expected = store.execute(f"select count(*) from {table}").fetchone()[0]
             assert rows == distinct == expected, raw
+        newest_deal, newest_entry, newest_invoice = (
+            store.execute(f"select max({column}) from {table}").fetchone()[0]
+            for column, table in [
+                ("hs_lastmodifieddate", "hubspot_deals"),
+                ("updated_at", "harvest_time_entries"),
+                ("lastmodifieddate", "netsuite_transaction"),
+            ]
+        )
 
-    assert full_load["/harvest/v2/time_entries"] == 2  # 2363 entries at 2000 a page
-    # nothing changed, so every incremental query fits in one page per resource
-    assert rerun == {
+    assert request_counts(full_load)["/harvest/v2/time_entries"] == 2  # 2363 entries, 2000 a page
+    # nothing changed, so every incremental query fits in one page per resource...
+    assert request_counts(rerun) == {
         "/hubspot/crm/v3/objects/deals/search": 1,
         "/harvest/v2/time_entries": 1,
         "/netsuite/services/rest/query/v1/suiteql": 2,
     }
+    # ...because each asked only for what changed since the newest record it already had
+    sent = " ".join(entry["query"] + " " + entry["body"] for entry in rerun)
+    deal_filter = {"propertyName": "hs_lastmodifieddate", "operator": "GTE", "value": newest_deal}
+    assert json.dumps(deal_filter) in sent
+    assert "updated_since=" + quote(newest_entry, safe="") in sent
+    assert f"lastmodifieddate >= '{newest_invoice}'" in sent

@@ -1,5 +1,6 @@
 """Pin the asset graph: a renamed key or a broken lineage edge is a visible change here."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -75,7 +76,7 @@ def test_every_mart_has_blocking_checks_and_the_ge_suite_blocks(asset_graph):
     )
 
 
-def test_dagster_validates_the_workspace():
+def test_dagster_validates_the_workspace(tmp_path):
     dagster = Path(sys.executable).with_name("dagster")
     result = subprocess.run(
         [str(dagster), "definitions", "validate", "-w", "workspace.yaml"],
@@ -83,6 +84,7 @@ def test_dagster_validates_the_workspace():
         capture_output=True,
         text=True,
         timeout=300,
+        env={**os.environ, "PSA_DATA_DIR": str(tmp_path)},
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Validation successful" in result.stdout + result.stderr

@@ -57,3 +57,8 @@ def test_lines_carry_exact_amounts_and_the_time_entry():
         "amount": "1202.50",
         "custcol_time_entry_id": 1,
     }
+
+
+def test_whole_hours_are_sent_without_an_exponent():
+    line = plan_draft_invoices([correction(1, hours="10.0000", rate="150.00")])[0].record["item"]
+    assert (line["items"][0]["quantity"], line["items"][0]["amount"]) == ("10", "1500.00")

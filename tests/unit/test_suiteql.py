@@ -16,7 +16,7 @@ def conn():
         "memo, foreigntotal, createddate, lastmodifieddate) values (?, ?, 'CustInvc', 1, "
         "'2026-01-15', 'USD', 'open', ?, '10.00', ?, ?)",
         [
-            (3, "INV3", "it's late", "2026-01-01", "2026-03-01"),
+            (3, "INV3", "it's late and unpaid", "2026-01-01", "2026-03-01"),
             (1, "INV1", None, "2026-01-01", "2026-01-01"),
             (2, "INV2", None, "2026-01-01", "2026-02-01"),
         ],
@@ -36,7 +36,10 @@ def test_filters_orders_and_pages(conn):
 
 
 def test_quoted_literals_with_and_inside_them(conn):
-    rows = run(conn, "select id from transaction where memo = 'it''s late' and type = 'CustInvc'")
+    rows = run(
+        conn,
+        "select id from transaction where memo = 'it''s late and unpaid' and type = 'CustInvc'",
+    )
     assert rows == [{"id": 3}]
 
 
