@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from datetime import UTC, datetime, time
 from typing import Annotated
 
-from fastapi import Body, FastAPI, HTTPException, Request
+from fastapi import Body, FastAPI, HTTPException, Query, Request
 
 from psa_pipeline.sandbox import harvest, hubspot, netsuite
 from psa_pipeline.sandbox.faults import FaultPlanError, Faults, apply_fault
+from psa_pipeline.sandbox.firm import FirmConfig, advance
 from psa_pipeline.sandbox.store import SandboxStore
 from psa_pipeline.settings import SANDBOX_HARVEST_ACCOUNT_ID, SANDBOX_TOKEN
 
@@ -48,11 +48,12 @@ def create_app(store: SandboxStore, token: str = SANDBOX_TOKEN) -> FastAPI:
     app.state.store = store
     app.state.token = token
     app.state.harvest_account_id = SANDBOX_HARVEST_ACCOUNT_ID
-    as_of = datetime.combine(
-        datetime.fromisoformat(store.meta("as_of")).date(), time(23, 59, 59), tzinfo=UTC
-    )
-    # The firm's clock: writes are stamped with the simulated "now", never the wall clock.
-    app.state.clock = lambda: as_of.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    def clock() -> str:
+        """The firm's "now": the end of its last simulated day, never the wall clock."""
+        return f"{store.meta('as_of')}T23:59:59Z"
+
+    app.state.clock = clock
     app.state.request_log = RequestLog()
     app.state.faults = Faults(int(store.meta("seed")), SYSTEMS)
 
@@ -91,6 +92,18 @@ def create_app(store: SandboxStore, token: str = SANDBOX_TOKEN) -> FastAPI:
     @app.delete("/_sandbox/requests", status_code=204)
     def clear_requests() -> None:
         app.state.request_log.clear()
+
+    advancing = threading.Lock()
+
+    @app.post("/_sandbox/advance")
+    def advance_clock(days: Annotated[int, Query(ge=1, le=366)]) -> dict:
+        """Add `days` days of activity (time, approvals, invoices, deals) and move the clock."""
+        with advancing:
+            try:
+                as_of = advance(store, FirmConfig.of_store(store), days)
+            except ValueError as error:
+                raise HTTPException(400, str(error)) from error
+        return {"as_of": as_of.isoformat()}
 
     @app.get("/_sandbox/faults")
     def faults() -> dict:

@@ -1,12 +1,19 @@
-"""Seeded generator of the sandbox services firm.
+"""The sandbox services firm: a seeded plan, then a day-by-day simulation.
 
-Same seed and size give byte-identical API responses: every random draw comes from one
-`random.Random(seed)` consumed in a fixed order, and every timestamp is derived from the
-simulated calendar, never from the wall clock.
+Two parts, so that time can move:
 
-The firm: clients buy projects through CRM deals; consultants log daily time in Harvest;
-the ERP invoices each project monthly, on the 15th, for the approved billable time of the
-month before. Defects are then injected on purpose and written to `sandbox_truth`.
+- The **plan** is drawn once from the seed: the staff with their hire and leave dates, the
+  clients, the deal pipeline and, for each won deal, the project, its rate and its team. It
+  covers the firm's history and a horizon of future years, and never depends on how far the
+  simulation has gone.
+- The **simulation** plays the firm one day at a time: deals open and close, consultants log
+  time, timesheets are approved, invoices go out on the 15th. Each day draws from its own
+  random stream (seed + date) and writes to the store, so simulating days 1-10 then 11-20
+  gives exactly what simulating days 1-20 does, and `advance` is deterministic. Only one day's
+  activity is ever held in memory, which keeps a large firm out of the server's RSS.
+
+Every timestamp comes from the simulated calendar, never the wall clock. Defects are injected
+on purpose and recorded in `sandbox_truth`.
 """
 
 from __future__ import annotations
@@ -20,7 +27,8 @@ from decimal import Decimal
 from psa_pipeline.money import money_text, to_cents
 from psa_pipeline.sandbox.store import SandboxStore
 
-AS_OF = date(2026, 6, 30)  # the sandbox's "today": the last day of its simulated calendar
+INITIAL_AS_OF = date(2026, 6, 30)  # the firm's "today" when it is generated
+HORIZON_YEARS = 3  # how far past INITIAL_AS_OF the plan reaches (time travel's limit)
 INVOICE_DAY = 15  # invoices for month M are raised on the 15th of M+1
 
 ROLES = {  # role: (cost rate per hour, weight in the consultant mix)
@@ -89,6 +97,7 @@ CLIENT_WORDS = [
     "Pinnacle",
 ]
 CLIENT_SUFFIXES = ["Holdings", "Logistics", "Health", "Energy", "Retail", "Labs", "Bank", "Foods"]
+DEAL_KINDS = ["Advisory", "Implementation", "Audit", "Strategy"]
 CURRENCIES = ["USD", "USD", "EUR", "GBP"]
 HOURS = [4, 5, 6, 6.5, 7, 7.5, 8, 8]
 
@@ -125,11 +134,26 @@ class FirmConfig:
         if self.size not in SIZES:
             raise ValueError(f"unknown firm size {self.size!r}; choose one of {sorted(SIZES)}")
 
+    @classmethod
+    def of_store(cls, store: SandboxStore) -> FirmConfig:
+        """The configuration a store was generated with (it is kept in firm_meta)."""
+        return cls(
+            seed=int(store.meta("seed")),
+            size=store.meta("size"),
+            defects=DefectRates(
+                unbilled_time=float(store.meta("unbilled_time")),
+                impossible_hours=int(store.meta("impossible_hours")),
+            ),
+        )
+
     @property
     def key(self) -> str:
         """Names the store file: one firm per distinct configuration."""
         d = self.defects
         return f"{self.size}-s{self.seed}-u{d.unbilled_time}-h{d.impossible_hours}"
+
+
+# ---------------------------------------------------------------------------------- calendar
 
 
 def iso(moment: datetime) -> str:
@@ -148,271 +172,453 @@ def next_month(day: date) -> date:
     return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
 
 
+def months_before(day: date, months: int) -> date:
+    first = month_start(day)
+    for _ in range(months):
+        first = month_start(first - timedelta(days=1))
+    return first
+
+
 def approval_date(spent: date) -> date:
     """Timesheets are approved on the Monday a week after the week they belong to."""
     return spent + timedelta(days=7 - spent.weekday() + 7)
 
 
-def working_days(first: date, last: date):
-    day = first
-    while day <= last:
-        if day.weekday() < 5:
-            yield day
-        day += timedelta(days=1)
+def first_day(size: FirmSize) -> date:
+    return months_before(INITIAL_AS_OF, size.months - 1)
+
+
+# ---------------------------------------------------------------------------------- the plan
+
+
+@dataclass
+class Consultant:
+    id: int
+    name: str
+    role: str
+    cost_rate: int
+    hired_on: date
+    left_on: date | None
+    projects: list[Project] = field(default_factory=list)
+
+    def employed(self, day: date) -> bool:
+        return self.hired_on <= day and (self.left_on is None or day < self.left_on)
+
+
+@dataclass(frozen=True)
+class Client:
+    id: int
+    erp_customer_id: int
+    name: str
+    currency: str
+
+
+@dataclass(frozen=True)
+class Project:
+    id: int
+    code: str
+    name: str
+    client: Client
+    rate: int
+    starts_on: date
+    ends_on: date
+
+    def active(self, day: date) -> bool:
+        return self.starts_on <= day <= self.ends_on
+
+
+@dataclass(frozen=True)
+class Deal:
+    id: int
+    name: str
+    client: Client
+    amount: Decimal
+    created_on: date
+    closes_on: date
+    stage_at_close: str  # closedwon, closedlost, or contractsent (still open)
+    project: Project | None
+
+
+@dataclass
+class FirmPlan:
+    consultants: list[Consultant]
+    clients: list[Client]
+    deals: list[Deal]
+    created_on: dict[date, list[Deal]] = field(default_factory=dict)
+    closing_on: dict[date, list[Deal]] = field(default_factory=dict)
+
+    def __post_init__(self):
+        for deal in self.deals:
+            self.created_on.setdefault(deal.created_on, []).append(deal)
+            self.closing_on.setdefault(deal.closes_on, []).append(deal)
+
+    @property
+    def erp_customer_ids(self) -> dict[int, int]:
+        return {client.id: client.erp_customer_id for client in self.clients}
+
+
+def plan_firm(config: FirmConfig) -> FirmPlan:
+    """Everything structural, drawn from the seed alone."""
+    rng = random.Random(f"{config.seed}:plan")
+    size = SIZES[config.size]
+    start = first_day(size)
+    end = INITIAL_AS_OF.replace(year=INITIAL_AS_OF.year + HORIZON_YEARS)
+    consultants = _staff(rng, size.consultants, start, end)
+    clients = _clients(rng, size.clients)
+    deals = _pipeline(rng, clients, consultants, size, start, end)
+    return FirmPlan(consultants=consultants, clients=clients, deals=deals)
+
+
+def _staff(rng: random.Random, headcount: int, start: date, end: date) -> list[Consultant]:
+    """The founding staff, then a replacement hire a month after each leaver."""
+    roles = [role for role, (_, weight) in ROLES.items() for _ in range(weight)]
+    staff: list[Consultant] = []
+
+    def hire(hired_on: date) -> None:
+        role = rng.choice(roles)
+        tenure_days = rng.randint(365, 365 * 8)
+        left_on = hired_on + timedelta(days=tenure_days)
+        staff.append(
+            Consultant(
+                id=2000 + len(staff) + 1,
+                name=f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}",
+                role=role,
+                cost_rate=ROLES[role][0],
+                hired_on=hired_on,
+                left_on=left_on if left_on <= end else None,
+            )
+        )
+
+    for _ in range(headcount):
+        hire(start - timedelta(days=rng.randint(30, 365 * 5)))
+    for consultant in staff:
+        if consultant.left_on is not None and consultant.left_on <= start:
+            consultant.left_on = None  # the founding staff are all there on the first day
+    waiting = sorted((c.left_on for c in staff if c.left_on), reverse=True)
+    while waiting:
+        hired_on = waiting.pop() + timedelta(days=30)
+        if hired_on <= end:
+            hire(hired_on)
+            if staff[-1].left_on:
+                waiting.append(staff[-1].left_on)
+                waiting.sort(reverse=True)
+    return staff
+
+
+def _clients(rng: random.Random, count: int) -> list[Client]:
+    return [
+        Client(
+            id=300 + n,
+            erp_customer_id=5000 + n,
+            name=f"{rng.choice(CLIENT_WORDS)} {rng.choice(CLIENT_SUFFIXES)} {n}",
+            currency=rng.choice(CURRENCIES),
+        )
+        for n in range(1, count + 1)
+    ]
+
+
+def _pipeline(rng, clients, consultants, size: FirmSize, start: date, end: date) -> list[Deal]:
+    """Deals arriving through the whole horizon, enough to keep the staff busy.
+
+    About one project per two consultants is running at any time (teams of two to six, so
+    most consultants are on one to three projects); projects last three to nine months, so a
+    deal is won every few weeks in a small firm and several a day in a large one.
+    """
+    deals: list[Deal] = []
+    projects = 0
+    running_target = max(6, size.consultants // 2)
+    mean_gap_days = 6 * 30 * 0.7 / running_target  # 6-month projects, 70% of deals won
+    first = start - timedelta(days=330)  # projects already running on the first day
+    offset = 0.0  # in days, fractional: a large firm opens several deals a day
+    deal_id = 9_000_000
+    while (day := first + timedelta(days=int(offset))) <= end:
+        offset += rng.expovariate(1 / mean_gap_days)
+        deal_id += rng.randint(1, 40)
+        client = rng.choice(clients)
+        closes_on = day + timedelta(days=rng.randint(10, 60))
+        outcome = "closedwon" if rng.random() < 0.7 else rng.choice(["closedlost", "contractsent"])
+        rate = rng.randrange(120, 225, 5)
+        months = rng.randint(3, 9)
+        name = f"{client.name} - {rng.choice(DEAL_KINDS)}"
+        project = None
+        if outcome == "closedwon":
+            projects += 1
+            starts_on = closes_on + timedelta(days=rng.randint(3, 14))
+            project = Project(
+                id=40_000 + projects,
+                code=f"PRJ-{1000 + projects}",
+                name=name,
+                client=client,
+                rate=rate,
+                starts_on=starts_on,
+                ends_on=starts_on + timedelta(days=30 * months),
+            )
+            # staffing takes the least busy consultants first (ties broken at random)
+            available = [c for c in consultants if c.employed(starts_on)]
+            available.sort(key=lambda c: (sum(p.active(starts_on) for p in c.projects), rng.random()))
+            for member in available[: rng.randint(2, 6)]:
+                member.projects.append(project)
+        budget_hours = rng.randrange(200, 1600, 50)
+        deals.append(
+            Deal(
+                id=deal_id,
+                name=name,
+                client=client,
+                amount=Decimal(rate * budget_hours),
+                created_on=day,
+                closes_on=closes_on,
+                stage_at_close=outcome,
+                project=project,
+            )
+        )
+    return deals
+
+
+# ---------------------------------------------------------------------------------- simulation
 
 
 def generate(config: FirmConfig, store: SandboxStore) -> None:
-    """Write the whole firm into an empty store."""
-    rng = random.Random(config.seed)
-    size = SIZES[config.size]
-    start = month_start(AS_OF)
-    for _ in range(size.months - 1):
-        start = month_start(start - timedelta(days=1))
-
-    consultants = _consultants(rng, size.consultants)
-    clients = _clients(rng, size.clients)
-    deals, projects = _deals_and_projects(rng, clients, start)
-    for consultant in consultants:
-        consultant["projects"] = rng.sample(projects, k=min(len(projects), rng.randint(1, 3)))
-    entries = _time_entries(rng, consultants, start)
-    invoices, lines, truth = _invoices(rng, entries, projects, config.defects)
-    truth += _impossible_hours(config, entries)
-
+    """Create the store and simulate the firm from its first day to INITIAL_AS_OF."""
     store.create()
+    plan = plan_firm(config)
+    start = first_day(SIZES[config.size])
     with store.transaction() as conn:
         conn.executemany(
             "insert into firm_meta values (?, ?)",
             [
                 ("seed", str(config.seed)),
                 ("size", config.size),
-                ("as_of", AS_OF.isoformat()),
                 ("key", config.key),
+                ("unbilled_time", str(config.defects.unbilled_time)),
+                ("impossible_hours", str(config.defects.impossible_hours)),
+                ("as_of", (start - timedelta(days=1)).isoformat()),
             ],
         )
-        _insert(conn, "hubspot_deals", deals)
-        _insert(conn, "harvest_time_entries", entries)
-        _insert(conn, "netsuite_transaction", invoices)
-        _insert(conn, "netsuite_transactionline", lines)
-        _insert(conn, "sandbox_truth", truth)
+        # the CRM already has a history of deals when the firm's first simulated day begins
+        day = min(deal.created_on for deal in plan.deals)
+        while day < start:
+            _deal_events(conn, plan, day)
+            day += timedelta(days=1)
+    simulate_until(store, plan, config, INITIAL_AS_OF)
+    if config.defects.impossible_hours:
+        with store.transaction() as conn:
+            _impossible_hours(conn, config)
 
 
-def _insert(conn, table: str, rows: list[dict]) -> None:
-    if not rows:
-        return
-    columns = list(rows[0])
-    quoted = ", ".join(f'"{c}"' for c in columns)
-    marks = ", ".join("?" for _ in columns)
-    conn.executemany(
-        f"insert into {table} ({quoted}) values ({marks})",
-        [tuple(row[c] for c in columns) for row in rows],
+def simulate_until(store: SandboxStore, plan: FirmPlan, config: FirmConfig, last: date) -> None:
+    """Play every day after the store's as_of, up to and including `last`."""
+    day = date.fromisoformat(store.meta("as_of")) + timedelta(days=1)
+    horizon = INITIAL_AS_OF.replace(year=INITIAL_AS_OF.year + HORIZON_YEARS)
+    if last > horizon:
+        raise ValueError(f"the firm is planned up to {horizon}; cannot simulate to {last}")
+    while day <= last:
+        with store.transaction() as conn:
+            _simulate_day(conn, plan, config, day)
+            conn.execute("update firm_meta set value = ? where key = 'as_of'", (day.isoformat(),))
+        day += timedelta(days=1)
+
+
+def advance(store: SandboxStore, config: FirmConfig, days: int) -> date:
+    """Move the firm's clock forward by `days`, adding their activity."""
+    if days < 1:
+        raise ValueError("days must be at least 1")
+    last = date.fromisoformat(store.meta("as_of")) + timedelta(days=days)
+    simulate_until(store, plan_firm(config), config, last)
+    return last
+
+
+def _simulate_day(conn, plan: FirmPlan, config: FirmConfig, day: date) -> None:
+    rng = random.Random(f"{config.seed}:{day.isoformat()}")
+    _deal_events(conn, plan, day)
+    if day.weekday() < 5:
+        _log_time(conn, rng, plan, day)
+    if day.weekday() == 0:
+        _approve_timesheets(conn, day)
+    if day.day == INVOICE_DAY:
+        _invoice_month(conn, rng, plan, config, months_before(day, 1), day)
+
+
+def _deal_events(conn, plan: FirmPlan, day: date) -> None:
+    for deal in plan.created_on.get(day, []):
+        stamp = iso(at(day, 10))
+        conn.execute(
+            "insert into hubspot_deals values (?, ?, ?, ?, 'appointmentscheduled', 'default', ?, "
+            "null, ?, ?)",
+            (
+                deal.id,
+                deal.name,
+                money_text(deal.amount),
+                deal.client.currency,
+                iso(at(deal.closes_on, 16)),
+                stamp,
+                stamp,
+            ),
+        )
+    for deal in plan.closing_on.get(day, []):
+        conn.execute(
+            "update hubspot_deals set dealstage = ?, psa_project_code = ?, hs_lastmodifieddate = ? "
+            "where id = ?",
+            (
+                deal.stage_at_close,
+                deal.project.code if deal.project else None,
+                iso(at(day, 16)),
+                deal.id,
+            ),
+        )
+
+
+def _log_time(conn, rng: random.Random, plan: FirmPlan, day: date) -> None:
+    next_id = conn.execute(
+        "select coalesce(max(id), 700000000) + 1 from harvest_time_entries"
+    ).fetchone()[0]
+    rows = []
+    for consultant in plan.consultants:
+        if not consultant.employed(day) or rng.random() < 0.08:  # time off, sick, bench
+            continue
+        projects = [p for p in consultant.projects if p.active(day)]
+        if not projects:
+            continue
+        project = rng.choice(projects)
+        billable = rng.random() < 0.9
+        stamp = iso(at(day, 18))
+        rows.append(
+            (
+                next_id + len(rows),
+                day.isoformat(),
+                rng.choice(HOURS),
+                f"{project.name} work",
+                0,
+                0,
+                0,
+                int(billable),
+                float(project.rate) if billable else None,
+                float(consultant.cost_rate),
+                consultant.id,
+                consultant.name,
+                project.client.id,
+                project.client.name,
+                project.client.currency,
+                project.id,
+                project.name,
+                project.code,
+                90,
+                "Delivery",
+                stamp,
+                stamp,
+            )
+        )
+    conn.executemany(f"insert into harvest_time_entries values ({', '.join('?' * 22)})", rows)
+
+
+def _approve_timesheets(conn, monday: date) -> None:
+    """Approve the week before last: entries approved on the date approval_date() gives."""
+    first, last = monday - timedelta(days=14), monday - timedelta(days=8)
+    conn.execute(
+        "update harvest_time_entries set is_closed = 1, is_locked = 1, updated_at = ? "
+        "where spent_date between ? and ? and is_closed = 0",
+        (iso(at(monday, 9)), first.isoformat(), last.isoformat()),
     )
 
 
-def _consultants(rng: random.Random, count: int) -> list[dict]:
-    roles = [role for role, (_, weight) in ROLES.items() for _ in range(weight)]
-    consultants = []
-    for n in range(1, count + 1):
-        role = rng.choice(roles)
-        consultants.append(
-            {
-                "id": 2000 + n,
-                "name": f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}",
-                "role": role,
-                "cost_rate": ROLES[role][0],
-            }
-        )
-    return consultants
-
-
-def _clients(rng: random.Random, count: int) -> list[dict]:
-    clients = []
-    for n in range(1, count + 1):
-        clients.append(
-            {
-                "id": 300 + n,
-                "erp_customer_id": 5000 + n,
-                "name": f"{rng.choice(CLIENT_WORDS)} {rng.choice(CLIENT_SUFFIXES)} {n}",
-                "currency": rng.choice(CURRENCIES),
-            }
-        )
-    return clients
-
-
-def _deals_and_projects(rng: random.Random, clients: list[dict], start: date):
-    deals, projects = [], []
-    deal_id = 9_000_000
-    for client in clients:
-        for _ in range(rng.randint(1, 3)):
-            deal_id += rng.randint(1, 40)
-            won = rng.random() < 0.7
-            rate = rng.randrange(120, 225, 5)
-            budget_hours = rng.randrange(200, 1600, 50)
-            closed = start - timedelta(days=rng.randint(5, 60))
-            code = f"PRJ-{1000 + len(projects) + 1}" if won else None
-            stamp = iso(at(closed, 16))
-            deals.append(
-                {
-                    "id": deal_id,
-                    "dealname": f"{client['name']} - {rng.choice(['Advisory', 'Implementation', 'Audit', 'Strategy'])}",
-                    "amount": money_text(Decimal(rate * budget_hours)),
-                    "deal_currency_code": client["currency"],
-                    "dealstage": "closedwon" if won else rng.choice(["closedlost", "contractsent"]),
-                    "pipeline": "default",
-                    "closedate": stamp,
-                    "psa_project_code": code,
-                    "createdate": iso(at(closed - timedelta(days=30), 10)),
-                    "hs_lastmodifieddate": stamp,
-                }
-            )
-            if won:
-                projects.append(
-                    {
-                        "id": 40_000 + len(projects) + 1,
-                        "code": code,
-                        "name": deals[-1]["dealname"],
-                        "client": client,
-                        "rate": rate,
-                    }
-                )
-    return deals, projects
-
-
-def _time_entries(rng: random.Random, consultants: list[dict], start: date) -> list[dict]:
-    entries = []
-    entry_id = 700_000_000
-    for day in working_days(start, AS_OF):
-        for consultant in consultants:
-            if rng.random() < 0.08:  # time off, sick, bench
-                continue
-            project = rng.choice(consultant["projects"])
-            hours = rng.choice(HOURS)
-            billable = rng.random() < 0.9
-            approved_on = approval_date(day)
-            approved = approved_on <= AS_OF
-            entry_id += 1
-            client = project["client"]
-            entries.append(
-                {
-                    "id": entry_id,
-                    "spent_date": day.isoformat(),
-                    "hours": hours,
-                    "notes": f"{project['name']} work",
-                    "is_locked": int(approved),
-                    "is_closed": int(approved),
-                    "is_billed": 0,
-                    "billable": int(billable),
-                    "billable_rate": float(project["rate"]) if billable else None,
-                    "cost_rate": float(consultant["cost_rate"]),
-                    "user_id": consultant["id"],
-                    "user_name": consultant["name"],
-                    "client_id": client["id"],
-                    "client_name": client["name"],
-                    "client_currency": client["currency"],
-                    "project_id": project["id"],
-                    "project_name": project["name"],
-                    "project_code": project["code"],
-                    "task_id": 90,
-                    "task_name": "Delivery",
-                    "created_at": iso(at(day, 18)),
-                    "updated_at": iso(at(approved_on, 9) if approved else at(day, 18)),
-                }
-            )
-    return entries
-
-
-def _invoices(rng, entries: list[dict], projects: list[dict], rates: DefectRates):
+def _invoice_month(
+    conn, rng: random.Random, plan: FirmPlan, config: FirmConfig, month: date, invoice_on: date
+) -> None:
     """Monthly T&M invoices per project; some approved time is left off on purpose."""
-    to_bill: dict[tuple[str, date], list[dict]] = defaultdict(list)
+    entries = conn.execute(
+        "select id, spent_date, hours, billable_rate, user_name, client_currency, project_code, "
+        "client_id from harvest_time_entries where billable = 1 and is_closed = 1 "
+        "and spent_date >= ? and spent_date < ? order by project_code, id",
+        (month.isoformat(), next_month(month).isoformat()),
+    ).fetchall()
+    by_project: dict[str, list] = defaultdict(list)
     for entry in entries:
-        spent = date.fromisoformat(entry["spent_date"])
-        invoice_on = next_month(spent).replace(day=INVOICE_DAY)
-        if entry["billable"] and entry["is_closed"] and invoice_on <= AS_OF:
-            to_bill[(entry["project_code"], month_start(spent))].append(entry)
-
-    by_code = {p["code"]: p for p in projects}
-    invoices, lines, truth = [], [], []
-    line_key = 1
-    for number, ((code, month), billable) in enumerate(sorted(to_bill.items()), start=1):
-        skipped = [e for e in billable if rng.random() < rates.unbilled_time]
+        by_project[entry["project_code"]].append(entry)
+    erp_customer = plan.erp_customer_ids
+    invoice_id = conn.execute(
+        "select coalesce(max(id), 10000) + 1 from netsuite_transaction"
+    ).fetchone()[0]
+    line_key = conn.execute(
+        "select coalesce(max(uniquekey), 0) + 1 from netsuite_transactionline"
+    ).fetchone()[0]
+    stamp = iso(at(invoice_on, 12))
+    for code, billable in sorted(by_project.items()):
+        skipped = [e for e in billable if rng.random() < config.defects.unbilled_time]
         if len(skipped) == len(billable):  # a month is never wholly forgotten: keep the first
             skipped = skipped[1:]
         for entry in skipped:
-            amount = Decimal(str(entry["hours"])) * Decimal(str(entry["billable_rate"]))
-            truth.append(
-                {
-                    "kind": "unbilled_time",
-                    "system": "harvest",
-                    "record_id": str(entry["id"]),
-                    "amount": money_text(amount),
-                    "currency": entry["client_currency"],
-                    "detail": f"approved billable time on {code} left off the {month:%Y-%m} invoice",
-                }
+            conn.execute(
+                "insert into sandbox_truth values ('unbilled_time', 'harvest', ?, ?, ?, ?)",
+                (
+                    str(entry["id"]),
+                    money_text(_line_amount(entry)),
+                    entry["client_currency"],
+                    f"approved billable time on {code} left off the {month:%Y-%m} invoice",
+                ),
             )
         skipped_ids = {e["id"] for e in skipped}
-        invoice_on = next_month(month).replace(day=INVOICE_DAY)
-        client = by_code[code]["client"]
-        invoice_id = 10_000 + number
-        stamp = iso(at(invoice_on, 12))
-        total = Decimal(0)
         billed = [e for e in billable if e["id"] not in skipped_ids]
+        lines = []
         for seq, entry in enumerate(billed, start=1):
-            amount = to_cents(Decimal(str(entry["hours"])) * Decimal(str(entry["billable_rate"])))
-            total += amount
             lines.append(
-                {
-                    "uniquekey": line_key,
-                    "transaction": invoice_id,
-                    "linesequencenumber": seq,
-                    "item": "Professional Services",
-                    "memo": f"{entry['user_name']} {entry['spent_date']}",
-                    "quantity": str(entry["hours"]),
-                    "rate": money_text(Decimal(str(entry["billable_rate"]))),
-                    "foreignamount": money_text(amount),
-                    "custcol_time_entry_id": entry["id"],
-                    "linelastmodifieddate": stamp,
-                }
+                (
+                    line_key,
+                    invoice_id,
+                    seq,
+                    "Professional Services",
+                    f"{entry['user_name']} {entry['spent_date']}",
+                    str(entry["hours"]),
+                    money_text(Decimal(str(entry["billable_rate"]))),
+                    money_text(_line_amount(entry)),
+                    entry["id"],
+                    stamp,
+                )
             )
             line_key += 1
-        invoices.append(
-            {
-                "id": invoice_id,
-                "tranid": f"INV{number:05d}",
-                "type": "CustInvc",
-                "externalid": None,
-                "entity": client["erp_customer_id"],
-                "trandate": invoice_on.isoformat(),
-                "currency": client["currency"],
-                "status": "open",
-                "memo": f"{code} time and materials {month:%Y-%m}",
-                "custbody_project_code": code,
-                "foreigntotal": money_text(total),
-                "createddate": stamp,
-                "lastmodifieddate": stamp,
-            }
+        total = sum((_line_amount(e) for e in billed), Decimal(0))
+        conn.execute(
+            "insert into netsuite_transaction values (?, ?, 'CustInvc', null, ?, ?, ?, 'open', ?, "
+            "?, ?, ?, ?)",
+            (
+                invoice_id,
+                f"INV{invoice_id - 10000:05d}",
+                erp_customer[billable[0]["client_id"]],
+                invoice_on.isoformat(),
+                billable[0]["client_currency"],
+                f"{code} time and materials {month:%Y-%m}",
+                code,
+                money_text(total),
+                stamp,
+                stamp,
+            ),
         )
-    return invoices, lines, truth
+        conn.executemany(
+            f"insert into netsuite_transactionline values ({', '.join('?' * 10)})", lines
+        )
+        invoice_id += 1
 
 
-def _impossible_hours(config: FirmConfig, entries: list[dict]) -> list[dict]:
+def _line_amount(entry) -> Decimal:
+    return to_cents(Decimal(str(entry["hours"])) * Decimal(str(entry["billable_rate"])))
+
+
+def _impossible_hours(conn, config: FirmConfig) -> None:
     """Re-record a few entries with impossible hours, after everything else is drawn.
 
     A separate random stream keeps every other record identical to the clean firm of the same
     seed, so a test can load the clean firm and then the corrupted one into one warehouse.
     """
-    count = config.defects.impossible_hours
-    picked = random.Random(f"{config.seed}-impossible-hours").sample(entries, k=count)
-    truth = []
-    for entry in picked:
-        entry["hours"] = 30.0
-        entry["updated_at"] = iso(at(AS_OF, 23, 59))
-        truth.append(
-            {
-                "kind": "malformed_record",
-                "system": "harvest",
-                "record_id": str(entry["id"]),
-                "amount": None,
-                "currency": None,
-                "detail": "hours greater than 24 in one day",
-            }
+    ids = [row[0] for row in conn.execute("select id from harvest_time_entries order by id")]
+    picked = random.Random(f"{config.seed}-impossible-hours").sample(
+        ids, k=config.defects.impossible_hours
+    )
+    stamp = iso(at(INITIAL_AS_OF, 23, 59))
+    for entry_id in picked:
+        conn.execute(
+            "update harvest_time_entries set hours = 30.0, updated_at = ? where id = ?",
+            (stamp, entry_id),
         )
-    return truth
+        conn.execute(
+            "insert into sandbox_truth values ('malformed_record', 'harvest', ?, null, null, "
+            "'hours greater than 24 in one day')",
+            (str(entry_id),),
+        )

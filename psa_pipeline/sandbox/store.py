@@ -85,6 +85,10 @@ create table if not exists netsuite_transactionline (
     linelastmodifieddate text not null
 );
 
+create index if not exists harvest_time_entries_spent on harvest_time_entries (spent_date);
+create index if not exists harvest_time_entries_updated on harvest_time_entries (updated_at);
+create index if not exists netsuite_transactionline_tx on netsuite_transactionline ("transaction");
+
 -- Ground truth: defects injected by the generator. Never read by the pipeline.
 create table if not exists sandbox_truth (
     kind text not null,
@@ -114,6 +118,7 @@ class SandboxStore:
     def connect(self) -> Iterator[sqlite3.Connection]:
         conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
         conn.row_factory = sqlite3.Row
+        conn.execute("pragma synchronous = normal")  # with WAL: durable at checkpoints, fast
         try:
             yield conn
         finally:

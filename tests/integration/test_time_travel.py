@@ -1,0 +1,89 @@
+"""Time moves: the firm adds days of activity deterministically, and its clock moves with it."""
+
+import requests
+
+from psa_pipeline.sandbox.firm import FirmConfig, advance
+from psa_pipeline.sandbox.server import open_firm
+from tests.helpers import AUTH, SMALL_FIRM
+
+TABLES = [
+    "hubspot_deals",
+    "harvest_time_entries",
+    "netsuite_transaction",
+    "netsuite_transactionline",
+    "sandbox_truth",
+]
+
+
+def dump(store) -> dict[str, list[tuple]]:
+    with store.connect() as conn:
+        return {
+            t: [tuple(r) for r in conn.execute(f"select * from {t} order by 1, 2, 3")]
+            for t in TABLES
+        }
+
+
+def test_advancing_in_steps_gives_the_same_firm_as_one_advance(tmp_path):
+    stepwise = open_firm(SMALL_FIRM, tmp_path / "a")
+    at_once = open_firm(SMALL_FIRM, tmp_path / "b")
+    assert dump(stepwise) == dump(at_once)
+    advance(stepwise, SMALL_FIRM, 9)
+    advance(stepwise, SMALL_FIRM, 12)
+    assert advance(at_once, SMALL_FIRM, 21).isoformat() == "2026-07-21"
+    assert dump(stepwise) == dump(at_once)
+
+
+def test_an_advance_adds_time_approvals_invoices_and_moves_the_clock(sandbox):
+    before = dump(sandbox.store)
+    response = requests.post(f"{sandbox.url}/_sandbox/advance", params={"days": 21}, timeout=60)
+    assert response.json() == {"as_of": "2026-07-21"}
+    after = dump(sandbox.store)
+
+    new_entries = [e for e in after["harvest_time_entries"] if e[1] > "2026-06-30"]
+    assert new_entries and all(e[1] <= "2026-07-21" for e in new_entries)
+    approved_since = [e for e in after["harvest_time_entries"] if e[5] and e[21] > "2026-07-01"]
+    assert any(e[1] <= "2026-06-30" for e in approved_since)  # June's last weeks got approved
+    june_invoices = [t for t in after["netsuite_transaction"] if t[5] == "2026-07-15"]
+    assert june_invoices and len(after["netsuite_transaction"]) > len(
+        before["netsuite_transaction"]
+    )
+    assert len(after["sandbox_truth"]) >= len(before["sandbox_truth"])
+
+    # writes are stamped with the new clock
+    url = f"{sandbox.url}/netsuite/services/rest/record/v1/invoice/eid:CLOCK-1"
+    body = {
+        "entity": {"id": "5001"},
+        "tranDate": "2026-07-21",
+        "currency": {"refName": "USD"},
+        "item": {
+            "items": [{"item": {"refName": "X"}, "quantity": "1", "rate": "1.00", "amount": "1.00"}]
+        },
+    }
+    assert requests.put(url, json=body, headers=AUTH, timeout=10).status_code == 204
+    assert (
+        requests.get(url, headers=AUTH, timeout=10).json()["lastModifiedDate"]
+        == "2026-07-21T23:59:59Z"
+    )
+
+
+def test_the_plan_ends_somewhere_and_says_so(sandbox):
+    response = requests.post(f"{sandbox.url}/_sandbox/advance", params={"days": 366}, timeout=600)
+    assert response.status_code == 200
+    for _ in range(2):
+        response = requests.post(
+            f"{sandbox.url}/_sandbox/advance", params={"days": 366}, timeout=600
+        )
+    assert response.status_code == 400 and "planned up to" in response.json()["detail"]
+
+
+def test_a_bad_number_of_days_is_a_4xx(sandbox):
+    for days in ("0", "-3", "many"):
+        response = requests.post(
+            f"{sandbox.url}/_sandbox/advance", params={"days": days}, timeout=10
+        )
+        assert response.status_code == 422
+
+
+def test_firm_config_is_recovered_from_its_store(tmp_path):
+    config = FirmConfig(seed=11, size="small")
+    assert FirmConfig.of_store(open_firm(config, tmp_path)) == config
