@@ -67,13 +67,15 @@ def test_an_advance_adds_time_approvals_invoices_and_moves_the_clock(sandbox):
 
 
 def test_the_plan_ends_somewhere_and_says_so(sandbox):
-    response = requests.post(f"{sandbox.url}/_sandbox/advance", params={"days": 366}, timeout=600)
-    assert response.status_code == 200
-    for _ in range(2):
-        response = requests.post(
-            f"{sandbox.url}/_sandbox/advance", params={"days": 366}, timeout=600
-        )
-    assert response.status_code == 400 and "planned up to" in response.json()["detail"]
+    def advance_a_year():
+        return requests.post(f"{sandbox.url}/_sandbox/advance", params={"days": 366}, timeout=600)
+
+    assert [advance_a_year().status_code for _ in range(2)] == [200, 200]  # to 2028-07-01
+    refused = advance_a_year()  # past the plan's horizon, three years after 2026-06-30
+    assert refused.status_code == 400 and "planned up to 2029-06-30" in refused.json()["detail"]
+    assert (
+        requests.get(f"{sandbox.url}/_sandbox/health", timeout=10).json()["as_of"] == "2028-07-01"
+    )
 
 
 def test_a_bad_number_of_days_is_a_4xx(sandbox):
