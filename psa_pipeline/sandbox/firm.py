@@ -305,6 +305,18 @@ def _staff(rng: random.Random, headcount: int, start: date, end: date) -> list[C
     return staff
 
 
+def _staff_project(rng, consultants: list[Consultant], starts_on: date, team_size: int):
+    """The least busy of a few consultants drawn at random ("power of d choices").
+
+    As even as ranking the whole staff, at the cost of a handful: a large firm staffs
+    thousands of projects.
+    """
+    drawn = rng.sample(consultants, k=min(len(consultants), 6 * team_size))
+    available = [c for c in drawn if c.employed(starts_on)]
+    available.sort(key=lambda c: (sum(p.active(starts_on) for p in c.projects), rng.random()))
+    return available[:team_size]
+
+
 def _clients(rng: random.Random, count: int) -> list[Client]:
     return [
         Client(
@@ -353,10 +365,7 @@ def _pipeline(rng, clients, consultants, size: FirmSize, start: date, end: date)
                 starts_on=starts_on,
                 ends_on=starts_on + timedelta(days=30 * months),
             )
-            # staffing takes the least busy consultants first (ties broken at random)
-            available = [c for c in consultants if c.employed(starts_on)]
-            available.sort(key=lambda c: (sum(p.active(starts_on) for p in c.projects), rng.random()))
-            for member in available[: rng.randint(2, 6)]:
+            for member in _staff_project(rng, consultants, starts_on, rng.randint(2, 6)):
                 member.projects.append(project)
         budget_hours = rng.randrange(200, 1600, 50)
         deals.append(

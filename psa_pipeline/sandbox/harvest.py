@@ -17,6 +17,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from psa_pipeline.sandbox.auth import require_harvest_credentials
 
 MAX_PER_PAGE = 2000
+MAX_PAGE = 1_000_000
 
 router = APIRouter(prefix="/harvest/v2", dependencies=[Depends(require_harvest_credentials)])
 
@@ -61,7 +62,7 @@ def _time_entry(row) -> dict:
 @router.get("/time_entries")
 def list_time_entries(
     request: Request,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
     per_page: Annotated[int, Query(ge=1, le=MAX_PER_PAGE)] = MAX_PER_PAGE,
     updated_since: Annotated[datetime | None, Query()] = None,
     from_: Annotated[date | None, Query(alias="from")] = None,

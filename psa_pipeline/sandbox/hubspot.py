@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 from psa_pipeline.sandbox.auth import require_bearer
 
 MAX_LIMIT = 100
+AFTER = r"^\d{1,9}$"  # HubSpot's cursor; a filtered search stops at 10,000 results anyway
 DEAL_PROPERTIES = (
     "dealname",
     "amount",
@@ -50,7 +51,7 @@ class SearchRequest(BaseModel):
     sorts: list[Sort] = Field(default_factory=list, max_length=1)
     properties: list[str] = Field(default_factory=list)
     limit: int = Field(default=10, ge=1, le=MAX_LIMIT)
-    after: str = Field(default="0", pattern=r"^\d+$")
+    after: str = Field(default="0", pattern=AFTER)
 
 
 _OPERATORS = {"GTE": ">=", "GT": ">", "LTE": "<=", "LT": "<", "EQ": "="}
@@ -96,7 +97,7 @@ def _page(
 def list_deals(
     request: Request,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 10,
-    after: Annotated[str, Query(pattern=r"^\d+$")] = "0",
+    after: Annotated[str, Query(pattern=AFTER)] = "0",
     properties: Annotated[str, Query()] = "",
 ) -> dict:
     wanted = [p for p in properties.split(",") if p]

@@ -24,6 +24,7 @@ from psa_pipeline.sandbox.auth import require_bearer
 from psa_pipeline.sandbox.suiteql import SuiteQLError, compile_query
 
 MAX_LIMIT = 1000
+MAX_RESULTS = 100_000  # a SuiteQL query returns at most this many rows, however it is paged
 
 router = APIRouter(prefix="/netsuite/services/rest", dependencies=[Depends(require_bearer)])
 
@@ -49,12 +50,19 @@ def suiteql(
     request: Request,
     body: SuiteQLBody,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = MAX_LIMIT,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_RESULTS)] = 0,
     prefer: Annotated[str | None, Header()] = None,
 ):
     if (prefer or "").lower() != "transient":
         return netsuite_error(
             400, "SuiteQL requests need the header 'Prefer: transient'", "INVALID_HEADER"
+        )
+    if offset + limit > MAX_RESULTS:
+        return netsuite_error(
+            400,
+            f"SuiteQL returns at most {MAX_RESULTS:,} results per query (offset {offset} + limit "
+            f"{limit}); narrow the query, for example to a window of dates",
+            "INVALID_PARAMETER",
         )
     with request.app.state.store.snapshot() as conn:
         try:
