@@ -33,6 +33,12 @@ def main(argv: list[str] | None = None) -> int:
         default=SANDBOX_TOKEN,
         help=f"credential every system accepts (default {SANDBOX_TOKEN})",
     )
+    serve.add_argument(
+        "--faults",
+        type=json.loads,
+        default={},
+        help='fault plan as JSON, e.g. \'{"netsuite": {"http_503": 0.1}}\' (see README)',
+    )
 
     args = parser.parse_args(argv)
     settings = load_settings()
@@ -58,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"sandbox firm {firm.key} on http://{args.host}:{args.port} (Ctrl-C stops it)", flush=True
     )
-    serve_firm(store, args.host, args.port, args.token)
+    serve_firm(store, args.host, args.port, args.token, args.faults)
     return 0
 
 

@@ -34,7 +34,7 @@ class Settings:
     data_dir: Path = PROJECT_ROOT / "data"
     sources: dict[str, SourceEndpoint] = field(default_factory=dict)
     sandbox_url: str = DEFAULT_SANDBOX_URL
-    sandbox_size: str = "small"
+    sandbox_size: str = "medium"
     sandbox_seed: int = 7
     dagster_home: Path | None = None
 
@@ -81,7 +81,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     PSA_DATA_DIR       where the warehouse, dlt state and sandbox store live (default ./data)
     PSA_SANDBOX_URL    the sandbox server every source defaults to
     PSA_SANDBOX_SIZE / PSA_SANDBOX_SEED
-                       which simulated firm the sandbox serves (default small, 7)
+                       which simulated firm the sandbox serves (default medium, 7)
     DAGSTER_HOME       the Dagster instance the demo records its runs in (the UI reads it)
     SOURCES__<SYSTEM>__BASE_URL / __ACCESS_TOKEN / __ACCOUNT_ID
                        point one system at a real tenant (dlt's own naming, so the same
@@ -102,7 +102,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         data_dir=Path(env.get("PSA_DATA_DIR", PROJECT_ROOT / "data")).resolve(),
         sources=sources,
         sandbox_url=sandbox_url,
-        sandbox_size=env.get("PSA_SANDBOX_SIZE", "small"),
+        sandbox_size=env.get("PSA_SANDBOX_SIZE", "medium"),
         sandbox_seed=int(env.get("PSA_SANDBOX_SEED", "7")),
         dagster_home=Path(env["DAGSTER_HOME"]) if env.get("DAGSTER_HOME") else None,
     )

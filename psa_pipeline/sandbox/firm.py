@@ -99,7 +99,9 @@ CLIENT_WORDS = [
 CLIENT_SUFFIXES = ["Holdings", "Logistics", "Health", "Energy", "Retail", "Labs", "Bank", "Foods"]
 DEAL_KINDS = ["Advisory", "Implementation", "Audit", "Strategy"]
 CURRENCIES = ["USD", "USD", "EUR", "GBP"]
-HOURS = [4, 5, 6, 6.5, 7, 7.5, 8, 8]
+DAY_HOURS = [6, 7, 7.5, 8, 8, 8.5, 9]
+ENTRIES_PER_DAY = [1, 2, 2, 3]
+TASKS = [(90, "Delivery"), (91, "Design"), (92, "Project management"), (93, "Workshops")]
 
 
 @dataclass(frozen=True)
@@ -477,46 +479,57 @@ def _deal_events(conn, plan: FirmPlan, day: date) -> None:
 
 
 def _log_time(conn, rng: random.Random, plan: FirmPlan, day: date) -> None:
+    """Each consultant at work splits the day into one to three entries across their projects."""
     next_id = conn.execute(
         "select coalesce(max(id), 700000000) + 1 from harvest_time_entries"
     ).fetchone()[0]
     rows = []
+    stamp = iso(at(day, 18))
     for consultant in plan.consultants:
         if not consultant.employed(day) or rng.random() < 0.08:  # time off, sick, bench
             continue
         projects = [p for p in consultant.projects if p.active(day)]
         if not projects:
             continue
-        project = rng.choice(projects)
-        billable = rng.random() < 0.9
-        stamp = iso(at(day, 18))
-        rows.append(
-            (
-                next_id + len(rows),
-                day.isoformat(),
-                rng.choice(HOURS),
-                f"{project.name} work",
-                0,
-                0,
-                0,
-                int(billable),
-                float(project.rate) if billable else None,
-                float(consultant.cost_rate),
-                consultant.id,
-                consultant.name,
-                project.client.id,
-                project.client.name,
-                project.client.currency,
-                project.id,
-                project.name,
-                project.code,
-                90,
-                "Delivery",
-                stamp,
-                stamp,
+        for hours in _split_day(rng, rng.choice(DAY_HOURS), rng.choice(ENTRIES_PER_DAY)):
+            project = rng.choice(projects)
+            task_id, task_name = rng.choice(TASKS)
+            billable = rng.random() < 0.9
+            rows.append(
+                (
+                    next_id + len(rows),
+                    day.isoformat(),
+                    hours,
+                    f"{project.name}: {task_name}",
+                    0,
+                    0,
+                    0,
+                    int(billable),
+                    float(project.rate) if billable else None,
+                    float(consultant.cost_rate),
+                    consultant.id,
+                    consultant.name,
+                    project.client.id,
+                    project.client.name,
+                    project.client.currency,
+                    project.id,
+                    project.name,
+                    project.code,
+                    task_id,
+                    task_name,
+                    stamp,
+                    stamp,
+                )
             )
-        )
     conn.executemany(f"insert into harvest_time_entries values ({', '.join('?' * 22)})", rows)
+
+
+def _split_day(rng: random.Random, total: float, parts: int) -> list[float]:
+    """`total` hours in `parts` entries of whole half hours, each at least one hour."""
+    halves = int(total * 2)
+    cuts = sorted(rng.sample(range(2, halves - 1, 2), k=parts - 1)) if parts > 1 else []
+    bounds = [0, *cuts, halves]
+    return [(b - a) / 2 for a, b in zip(bounds, bounds[1:], strict=False)]
 
 
 def _approve_timesheets(conn, monday: date) -> None:

@@ -108,5 +108,7 @@ def wait_until_healthy(url: str, timeout: float = 30.0) -> None:
         time.sleep(0.1)
 
 
-def serve(store: SandboxStore, host: str, port: int, token: str) -> None:
-    uvicorn.run(create_app(store, token), host=host, port=port, log_level="warning")
+def serve(store: SandboxStore, host: str, port: int, token: str, faults: dict) -> None:
+    app = create_app(store, token)
+    app.state.faults.set(faults)  # an unknown system or kind fails here, before serving
+    uvicorn.run(app, host=host, port=port, log_level="warning")

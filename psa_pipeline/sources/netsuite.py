@@ -1,14 +1,16 @@
 """NetSuite: invoices and invoice lines, read in bulk through SuiteQL.
 
 The record API returns one record per request, so bulk reads go through
-`POST /query/v1/suiteql` (header `Prefer: transient`), paged by limit/offset until `hasMore` is
-false. The incremental cursor is the last-modified date in the WHERE clause. SuiteQL returns
+`POST /query/v1/suiteql` (header `Prefer: transient`). A query returns at most 100,000 rows
+however it is paged, so pages are keyed, not offset: each asks for the rows after the last key
+seen (`... AND key > last ORDER BY key`, always from offset 0) until `hasMore` is false, which
+also keeps pages stable while new rows arrive. The incremental cursor is the last-modified date
+in the WHERE clause. SuiteQL returns
 every value as a string and leaves null fields out; money stays a string here and is cast to
 DECIMAL in staging, so no amount ever passes through a float.
 
 Before pointing this at a real tenant (issue #4): real `transactionline` holds the lines of every
-transaction type, so the lines query must join to invoices; a query returns at most 100,000 rows,
-so long histories must be read in date windows; and real SuiteQL formats dates in the account's
+transaction type, so the lines query must join to invoices; and real SuiteQL formats dates in the account's
 preferences, so the cursor comparison should go through TO_CHAR / TO_TIMESTAMP. Real tenants
 also authenticate with OAuth 1.0 token-based auth, not a bearer token. (Unverified against a
 tenant; the sandbox does not enforce these.)
@@ -16,8 +18,10 @@ tenant; the sandbox does not enforce these.)
 
 from __future__ import annotations
 
+import re
+
 import dlt
-from dlt.sources.helpers.rest_client.paginators import OffsetPaginator
+from dlt.sources.helpers.rest_client.paginators import BasePaginator
 from dlt.sources.rest_api import RESTAPIConfig, rest_api_resources
 
 from psa_pipeline.sources import INITIAL_CURSOR
@@ -36,6 +40,29 @@ INVOICE_LINES_QUERY = (
 )
 
 
+class SuiteQLKeysetPaginator(BasePaginator):
+    """Pages a SuiteQL query by its key: the next page is the rows after the last key seen."""
+
+    def __init__(self, key: str):
+        super().__init__()
+        self.key = key
+        self._last_key: str | None = None
+
+    def update_state(self, response, data: list | None = None) -> None:
+        if not response.json().get("hasMore") or not data:
+            self._has_next_page = False
+            return
+        self._last_key = data[-1][self.key]
+
+    def update_request(self, request) -> None:
+        """Replace the previous page's key condition (if any) with one after the last key."""
+        if not self._has_next_page:  # dlt asks after the last page too
+            return
+        query = re.sub(rf" AND {self.key} > \d+ ORDER BY ", " ORDER BY ", request.json["q"])
+        after = f" AND {self.key} > {int(self._last_key)} ORDER BY "
+        request.json = {**request.json, "q": query.replace(" ORDER BY ", after)}
+
+
 def _without_links(item: dict) -> dict:
     """SuiteQL puts an empty `links` list on every row; it is not data."""
     item.pop("links", None)
@@ -50,13 +77,8 @@ def _suiteql_resource(name: str, query: str, primary_key: str, cursor: str, colu
             "path": "query/v1/suiteql",
             "method": "POST",
             "json": {"q": query},
-            "paginator": OffsetPaginator(
-                limit=PAGE_SIZE,
-                offset_param="offset",
-                limit_param="limit",
-                total_path=None,
-                has_more_path="hasMore",
-            ),
+            "params": {"limit": PAGE_SIZE},
+            "paginator": SuiteQLKeysetPaginator(primary_key),
             "data_selector": "items",
             "incremental": {"cursor_path": cursor, "initial_value": INITIAL_CURSOR},
         },

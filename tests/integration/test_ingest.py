@@ -71,6 +71,11 @@ def test_every_record_lands_once_and_a_rerun_asks_only_for_changes(sandbox, tmp_
         assert_raw_tables_equal_the_sandbox(settings, sandbox)
         pages = math.ceil(store_count(sandbox, "harvest_time_entries") / 2000)
         assert request_counts(full_load)["/harvest/v2/time_entries"] == pages > 1
+        # SuiteQL pages are keyed (a query returns at most 100,000 rows, however paged)
+        suiteql = [e for e in full_load if e["path"].endswith("/suiteql")]
+        line_pages = math.ceil(store_count(sandbox, "netsuite_transactionline") / 1000)
+        assert sum("uniquekey > " in e["body"] for e in suiteql) == line_pages - 1 > 0
+        assert not any("offset=" in e["query"] for e in suiteql)
 
         # nothing changed, so every incremental query fits in one page per resource...
         newest_deal = newest(sandbox, "hs_lastmodifieddate", "hubspot_deals")

@@ -1,0 +1,91 @@
+"""psa-pipeline sandbox serve / truth, run as a user runs them."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import requests
+
+from psa_pipeline.sandbox.server import free_port, wait_until_healthy
+from tests.helpers import AUTH
+
+CLI = str(Path(sys.executable).with_name("psa-pipeline"))
+
+
+def test_serve_with_faults_then_stop(tmp_path):
+    port = free_port()
+    plan = {"netsuite": {"http_503": 1.0}}
+    server = subprocess.Popen(
+        [
+            CLI,
+            "sandbox",
+            "serve",
+            "--port",
+            str(port),
+            "--seed",
+            "3",
+            "--size",
+            "small",
+            "--token",
+            "t0k3n",
+            "--faults",
+            json.dumps(plan),
+        ],
+        env={**os.environ, "PSA_DATA_DIR": str(tmp_path)},
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_healthy(url, timeout=60)
+        assert (
+            requests.get(f"{url}/_sandbox/health", timeout=10)
+            .json()["firm"]
+            .startswith("small-s3-")
+        )
+        assert requests.get(f"{url}/_sandbox/faults", timeout=10).json() == plan
+        suiteql = requests.post(
+            f"{url}/netsuite/services/rest/query/v1/suiteql",
+            json={"q": "select id from transaction"},
+            headers={"Authorization": "Bearer t0k3n", "Prefer": "transient"},
+            timeout=10,
+        )
+        assert suiteql.status_code == 503 and suiteql.headers["Retry-After"] == "1"
+        deals = requests.get(f"{url}/hubspot/crm/v3/objects/deals", headers=AUTH, timeout=10)
+        assert deals.status_code == 403  # the token given on the command line, not the default
+    finally:
+        server.send_signal(signal.SIGINT)
+        assert server.wait(timeout=30) == 0
+
+
+def test_a_bad_fault_plan_is_refused_before_serving(tmp_path):
+    result = subprocess.run(
+        [
+            CLI,
+            "sandbox",
+            "serve",
+            "--port",
+            str(free_port()),
+            "--faults",
+            '{"sap": {"http_503": 1}}',
+        ],
+        env={**os.environ, "PSA_DATA_DIR": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0 and "unknown system 'sap'" in result.stderr
+
+
+def test_truth_prints_the_injected_defects(tmp_path):
+    result = subprocess.run(
+        [CLI, "sandbox", "truth", "--seed", "3", "--size", "small"],
+        env={**os.environ, "PSA_DATA_DIR": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    truth = json.loads(result.stdout)
+    assert truth["firm"].startswith("small-s3-") and truth["defects"]
+    assert {d["kind"] for d in truth["defects"]} == {"unbilled_time"}
