@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+
 import requests
 
 from psa_pipeline.sandbox.firm import DefectRates, FirmConfig
@@ -10,6 +12,10 @@ from psa_pipeline.settings import SANDBOX_HARVEST_ACCOUNT_ID, SANDBOX_TOKEN, Set
 
 SMALL_FIRM = FirmConfig(seed=7, size="small")
 AUTH = {"Authorization": f"Bearer {SANDBOX_TOKEN}"}
+BAMBOOHR_AUTH = {
+    "Authorization": "Basic " + base64.b64encode(f"{SANDBOX_TOKEN}:x".encode()).decode()
+}
+BAMBOOHR = "/bamboohr/api/gateway.php/psa-sandbox/v1"
 HARVEST_AUTH = AUTH | {"Harvest-Account-Id": SANDBOX_HARVEST_ACCOUNT_ID}
 
 

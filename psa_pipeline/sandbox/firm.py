@@ -18,6 +18,7 @@ on purpose and recorded in `sandbox_truth`.
 
 from __future__ import annotations
 
+import functools
 import random
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -78,6 +79,9 @@ LAST_NAMES = [
     "Okafor",
     "Patel",
 ]
+PRACTICES = ["Strategy", "Technology", "Finance", "Operations"]
+ENTITIES = {"US": ("USD", "New York"), "UK": ("GBP", "London"), "DE": ("EUR", "Berlin")}
+ENTITY_WEIGHTS = ["US", "US", "US", "UK", "UK", "DE"]
 CLIENT_WORDS = [
     "Acme",
     "Borealis",
@@ -196,15 +200,58 @@ def first_day(size: FirmSize) -> date:
 @dataclass
 class Consultant:
     id: int
-    name: str
+    first_name: str
+    last_name: str
     role: str
-    cost_rate: int
+    practice: str
+    entity: str  # the legal entity employing them: US, UK or DE
     hired_on: date
     left_on: date | None
+    pay: list[PayChange] = field(default_factory=list)  # cost rate history, oldest first
+    leave: list[Leave] = field(default_factory=list)
     projects: list[Project] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+    @property
+    def currency(self) -> str:
+        return ENTITIES[self.entity][0]
 
     def employed(self, day: date) -> bool:
         return self.hired_on <= day and (self.left_on is None or day < self.left_on)
+
+    def on_leave(self, day: date) -> bool:
+        return day in self._leave_days
+
+    @functools.cached_property
+    def _leave_days(self) -> frozenset[date]:
+        return frozenset(
+            leave.starts_on + timedelta(days=n)
+            for leave in self.leave
+            for n in range((leave.ends_on - leave.starts_on).days + 1)
+        )
+
+    def cost_rate_on(self, day: date) -> Decimal:
+        return next(change.rate for change in reversed(self.pay) if change.starts_on <= day)
+
+
+@dataclass(frozen=True)
+class PayChange:
+    id: int
+    starts_on: date
+    rate: Decimal  # hourly cost in the employing entity's currency
+    reason: str
+
+
+@dataclass(frozen=True)
+class Leave:
+    id: int
+    requested_on: date
+    starts_on: date
+    ends_on: date
+    kind: str
 
 
 @dataclass(frozen=True)
@@ -248,11 +295,27 @@ class FirmPlan:
     deals: list[Deal]
     created_on: dict[date, list[Deal]] = field(default_factory=dict)
     closing_on: dict[date, list[Deal]] = field(default_factory=dict)
+    hired_on: dict[date, list[Consultant]] = field(default_factory=dict)
+    leaving_on: dict[date, list[Consultant]] = field(default_factory=dict)
+    pay_changes_on: dict[date, list[tuple[Consultant, PayChange]]] = field(default_factory=dict)
+    leave_requested_on: dict[date, list[tuple[Consultant, Leave]]] = field(default_factory=dict)
 
     def __post_init__(self):
         for deal in self.deals:
             self.created_on.setdefault(deal.created_on, []).append(deal)
             self.closing_on.setdefault(deal.closes_on, []).append(deal)
+        for c in self.consultants:
+            self.hired_on.setdefault(c.hired_on, []).append(c)
+            if c.left_on:
+                self.leaving_on.setdefault(c.left_on, []).append(c)
+            for change in c.pay:
+                self.pay_changes_on.setdefault(change.starts_on, []).append((c, change))
+            for leave in c.leave:
+                self.leave_requested_on.setdefault(leave.requested_on, []).append((c, leave))
+
+    @property
+    def earliest(self) -> date:
+        return min(min(self.created_on), min(self.hired_on))
 
     @property
     def erp_customer_ids(self) -> dict[int, int]:
@@ -283,9 +346,11 @@ def _staff(rng: random.Random, headcount: int, start: date, end: date) -> list[C
         staff.append(
             Consultant(
                 id=2000 + len(staff) + 1,
-                name=f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}",
+                first_name=rng.choice(FIRST_NAMES),
+                last_name=rng.choice(LAST_NAMES),
                 role=role,
-                cost_rate=ROLES[role][0],
+                practice=rng.choice(PRACTICES),
+                entity=rng.choice(ENTITY_WEIGHTS),
                 hired_on=hired_on,
                 left_on=left_on if left_on <= end else None,
             )
@@ -304,7 +369,38 @@ def _staff(rng: random.Random, headcount: int, start: date, end: date) -> list[C
             if staff[-1].left_on:
                 waiting.append(staff[-1].left_on)
                 waiting.sort(reverse=True)
+    pay_ids, leave_ids = iter(range(1, 10**9)), iter(range(1, 10**9))
+    for consultant in staff:
+        consultant.pay = _pay_history(rng, consultant, end, pay_ids)
+        consultant.leave = _holidays(rng, consultant, end, leave_ids)
     return staff
+
+
+def _pay_history(rng, consultant: Consultant, end: date, ids) -> list[PayChange]:
+    """The role's rate (+/-10%) at hire, then a raise of 2-6% on every anniversary."""
+    base = Decimal(ROLES[consultant.role][0]) * Decimal(str(rng.uniform(0.9, 1.1)))
+    history = [PayChange(next(ids), consultant.hired_on, to_cents(base), "New hire")]
+    last = consultant.left_on or end
+    year = 1
+    while (anniversary := consultant.hired_on + timedelta(days=365 * year)) < last:
+        raised = history[-1].rate * Decimal(str(1 + rng.uniform(0.02, 0.06)))
+        history.append(PayChange(next(ids), anniversary, to_cents(raised), "Annual review"))
+        year += 1
+    return history
+
+
+def _holidays(rng, consultant: Consultant, end: date, ids) -> list[Leave]:
+    """Two holidays a year of three to ten days, requested two to eight weeks ahead."""
+    holidays = []
+    last = consultant.left_on or end
+    for year in range(consultant.hired_on.year, last.year + 1):
+        for _ in range(2):
+            starts_on = date(year, 1, 1) + timedelta(days=rng.randint(0, 350))
+            ends_on = starts_on + timedelta(days=rng.randint(2, 9))
+            if consultant.hired_on <= starts_on and ends_on < last:
+                requested_on = starts_on - timedelta(days=rng.randint(14, 56))
+                holidays.append(Leave(next(ids), requested_on, starts_on, ends_on, "Vacation"))
+    return sorted(holidays, key=lambda leave: leave.starts_on)
 
 
 def _staff_project(rng, consultants: list[Consultant], starts_on: date, team_size: int):
@@ -405,10 +501,11 @@ def generate(config: FirmConfig, store: SandboxStore) -> None:
                 ("as_of", (start - timedelta(days=1)).isoformat()),
             ],
         )
-        # the CRM already has a history of deals when the firm's first simulated day begins
-        day = min(deal.created_on for deal in plan.deals)
+        # CRM and HR already have a history when the firm's first simulated day begins
+        day = plan.earliest
         while day < start:
             _deal_events(conn, plan, day)
+            _hr_events(conn, plan, day)
             day += timedelta(days=1)
     simulate_until(store, plan, config, INITIAL_AS_OF)
     if config.defects.impossible_hours:
@@ -441,6 +538,7 @@ def advance(store: SandboxStore, config: FirmConfig, days: int) -> date:
 def _simulate_day(conn, plan: FirmPlan, config: FirmConfig, day: date) -> None:
     rng = random.Random(f"{config.seed}:{day.isoformat()}")
     _deal_events(conn, plan, day)
+    _hr_events(conn, plan, day)
     if day.weekday() < 5:
         _log_time(conn, rng, plan, day)
     if day.weekday() == 0:
@@ -478,6 +576,65 @@ def _deal_events(conn, plan: FirmPlan, day: date) -> None:
         )
 
 
+def _hr_events(conn, plan: FirmPlan, day: date) -> None:
+    """Hires, pay changes, holiday requests and leavers, as HR records them that day."""
+    stamp = iso(at(day, 8))
+    for c in plan.hired_on.get(day, []):
+        city = ENTITIES[c.entity][1]
+        conn.execute(
+            "insert into bamboohr_employees values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, null, 'Active', "
+            "1.0, ?, ?)",
+            (
+                c.id,
+                c.first_name,
+                c.last_name,
+                c.role,
+                c.practice,
+                c.entity,
+                city,
+                f"{c.first_name}.{c.last_name}.{c.id}@firm.example".lower(),
+                None,
+                day.isoformat(),
+                stamp,
+                stamp,
+            ),
+        )
+    for c, change in plan.pay_changes_on.get(day, []):
+        conn.execute(
+            "insert into bamboohr_compensation values (?, ?, ?, ?, ?, 'Hourly', ?, ?)",
+            (
+                change.id,
+                c.id,
+                day.isoformat(),
+                money_text(change.rate),
+                c.currency,
+                change.reason,
+                stamp,
+            ),
+        )
+    for c, leave in plan.leave_requested_on.get(day, []):
+        days = (leave.ends_on - leave.starts_on).days + 1
+        conn.execute(
+            "insert into bamboohr_time_off values (?, ?, ?, ?, ?, 'approved', ?, ?, ?)",
+            (
+                leave.id,
+                c.id,
+                leave.starts_on.isoformat(),
+                leave.ends_on.isoformat(),
+                leave.kind,
+                days,
+                stamp,
+                stamp,
+            ),
+        )
+    for c in plan.leaving_on.get(day, []):
+        conn.execute(
+            "update bamboohr_employees set status = 'Inactive', termination_date = ?, "
+            "last_changed = ? where id = ?",
+            (day.isoformat(), stamp, c.id),
+        )
+
+
 def _log_time(conn, rng: random.Random, plan: FirmPlan, day: date) -> None:
     """Each consultant at work splits the day into one to three entries across their projects."""
     next_id = conn.execute(
@@ -486,7 +643,7 @@ def _log_time(conn, rng: random.Random, plan: FirmPlan, day: date) -> None:
     rows = []
     stamp = iso(at(day, 18))
     for consultant in plan.consultants:
-        if not consultant.employed(day) or rng.random() < 0.08:  # time off, sick, bench
+        if not consultant.employed(day) or consultant.on_leave(day) or rng.random() < 0.03:
             continue
         projects = [p for p in consultant.projects if p.active(day)]
         if not projects:
@@ -506,7 +663,7 @@ def _log_time(conn, rng: random.Random, plan: FirmPlan, day: date) -> None:
                     0,
                     int(billable),
                     float(project.rate) if billable else None,
-                    float(consultant.cost_rate),
+                    float(consultant.cost_rate_on(day)),
                     consultant.id,
                     consultant.name,
                     project.client.id,

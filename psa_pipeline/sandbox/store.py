@@ -56,6 +56,46 @@ create table if not exists harvest_time_entries (
     updated_at text not null
 );
 
+-- HR (BambooHR): employees, the compensation table, time off
+create table if not exists bamboohr_employees (
+    id integer primary key,
+    first_name text not null,
+    last_name text not null,
+    job_title text not null,
+    department text not null,
+    division text not null,
+    location text not null,
+    work_email text not null,
+    supervisor_id integer,
+    hire_date text not null,
+    termination_date text,
+    status text not null,
+    fte real not null,
+    created text not null,
+    last_changed text not null
+);
+create table if not exists bamboohr_compensation (
+    id integer primary key,
+    employee_id integer not null,
+    start_date text not null,
+    rate text not null,
+    currency text not null,
+    pay_type text not null,
+    reason text not null,
+    last_changed text not null
+);
+create table if not exists bamboohr_time_off (
+    id integer primary key,
+    employee_id integer not null,
+    start_date text not null,
+    end_date text not null,
+    type_name text not null,
+    status text not null,
+    amount_days integer not null,
+    created text not null,
+    last_changed text not null
+);
+
 -- ERP (NetSuite): the SuiteQL tables `transaction` and `transactionline`
 create table if not exists netsuite_transaction (
     id integer primary key,

@@ -7,6 +7,9 @@ from psa_pipeline.sandbox.server import open_firm
 from tests.helpers import AUTH, SMALL_FIRM
 
 TABLES = [
+    "bamboohr_employees",
+    "bamboohr_compensation",
+    "bamboohr_time_off",
     "hubspot_deals",
     "harvest_time_entries",
     "netsuite_transaction",
