@@ -9,13 +9,14 @@ with the API key as the user name.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from pydantic import BaseModel, Field
 
 from psa_pipeline.sandbox.auth import require_bamboohr_key
+from psa_pipeline.sandbox.firm import iso
 
 COMPANY = "psa-sandbox"
 
@@ -59,11 +60,6 @@ def company_path(company: Annotated[str, Path(max_length=100)]) -> str:
     return company
 
 
-def _since(value: datetime) -> str:
-    moment = value if value.tzinfo else value.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def _field(name: str, value):
     return str(value) if name in ("id", "supervisorEId") and value is not None else value
 
@@ -99,7 +95,7 @@ def changed(
     company: Annotated[str, Depends(company_path)],
     since: Annotated[datetime, Query()],
 ) -> dict:
-    stamp = _since(since)
+    stamp = iso(since)
     with request.app.state.store.snapshot() as conn:
         rows = conn.execute(
             "select id, created, last_changed from bamboohr_employees where last_changed >= ? "
@@ -153,7 +149,7 @@ def changed_compensation(
     since: Annotated[datetime, Query()],
 ) -> dict:
     """Every compensation row of each employee whose table changed since `since`."""
-    stamp = _since(since)
+    stamp = iso(since)
     with request.app.state.store.snapshot() as conn:
         rows = conn.execute(
             "select * from bamboohr_compensation where employee_id in (select employee_id from "

@@ -163,6 +163,9 @@ class FirmConfig:
 
 
 def iso(moment: datetime) -> str:
+    """UTC, to the second, as every system of the firm stamps it; a naive moment is UTC."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 

@@ -9,12 +9,13 @@ Pages are ordered by id so that a page boundary never moves while new entries ar
 from __future__ import annotations
 
 import math
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 
 from psa_pipeline.sandbox.auth import require_harvest_credentials
+from psa_pipeline.sandbox.firm import iso
 
 MAX_PER_PAGE = 2000
 MAX_PAGE = 1_000_000
@@ -71,8 +72,7 @@ def list_time_entries(
     clauses, params = [], []
     if updated_since is not None:
         clauses.append("updated_at >= ?")
-        moment = updated_since if updated_since.tzinfo else updated_since.replace(tzinfo=UTC)
-        params.append(moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
+        params.append(iso(updated_since))
     if from_ is not None:
         clauses.append("spent_date >= ?")
         params.append(from_.isoformat())

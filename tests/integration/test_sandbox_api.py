@@ -169,3 +169,13 @@ def test_an_invoice_whose_lines_do_not_add_up_is_refused(sandbox):
     assert response.status_code == 400
     assert "not quantity x rate" in response.json()["o:errorDetails"][0]["detail"]
     assert requests.get(url, headers=AUTH, timeout=10).status_code == 404
+
+
+def test_updated_since_honours_its_utc_offset(sandbox):
+    utc = all_time_entries(sandbox, updated_since="2026-06-22T00:00:00Z")
+    same_moment = all_time_entries(sandbox, updated_since="2026-06-22T02:00:00+02:00")
+    naive_is_utc = all_time_entries(sandbox, updated_since="2026-06-22T00:00:00")
+    later = all_time_entries(
+        sandbox, updated_since="2026-06-22T00:00:00-10:00"
+    )  # 10:00Z: after the 09:00 approvals
+    assert utc == same_moment == naive_is_utc and len(later) < len(utc)
