@@ -13,13 +13,13 @@ from typing import Annotated
 
 from fastapi import Body, FastAPI, HTTPException, Query, Request
 
-from psa_pipeline.sandbox import bamboohr, harvest, hubspot, netsuite
+from psa_pipeline.sandbox import bamboohr, harvest, hubspot, kantata, netsuite
 from psa_pipeline.sandbox.faults import FaultPlanError, Faults, apply_fault
 from psa_pipeline.sandbox.firm import FirmConfig, advance
 from psa_pipeline.sandbox.store import SandboxStore
 from psa_pipeline.settings import SANDBOX_HARVEST_ACCOUNT_ID, SANDBOX_TOKEN
 
-SYSTEMS = ("hubspot", "harvest", "bamboohr", "netsuite")
+SYSTEMS = ("hubspot", "kantata", "harvest", "bamboohr", "netsuite")
 
 
 class RequestLog:
@@ -71,7 +71,7 @@ def create_app(store: SandboxStore, token: str = SANDBOX_TOKEN) -> FastAPI:
             )
         return response
 
-    for module in (hubspot, harvest, bamboohr, netsuite):
+    for module in (hubspot, kantata, harvest, bamboohr, netsuite):
         app.include_router(module.router)
 
     @app.get("/_sandbox/health")

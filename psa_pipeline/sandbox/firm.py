@@ -266,6 +266,17 @@ class Client:
 
 
 @dataclass(frozen=True)
+class Story:
+    """A task or a milestone of a project, as the PSA holds it."""
+
+    id: int
+    title: str
+    kind: str  # task or milestone
+    due_on: date
+    amount: Decimal | None  # what completing a milestone is worth to the client
+
+
+@dataclass(eq=False)
 class Project:
     id: int
     code: str
@@ -274,6 +285,18 @@ class Project:
     rate: int
     starts_on: date
     ends_on: date
+    team: list[Consultant] = field(default_factory=list)
+    stories: list[Story] = field(default_factory=list)
+
+    @property
+    def workspace_id(self) -> int:
+        """The PSA's own id for the project (each system numbers its records its own way)."""
+        return self.id + 20_000
+
+    @property
+    def opened_on(self) -> date:
+        """The PSA workspace is set up two days before the work starts."""
+        return self.starts_on - timedelta(days=2)
 
     def active(self, day: date) -> bool:
         return self.starts_on <= day <= self.ends_on
@@ -302,6 +325,9 @@ class FirmPlan:
     leaving_on: dict[date, list[Consultant]] = field(default_factory=dict)
     pay_changes_on: dict[date, list[tuple[Consultant, PayChange]]] = field(default_factory=dict)
     leave_requested_on: dict[date, list[tuple[Consultant, Leave]]] = field(default_factory=dict)
+    workspaces_opened_on: dict[date, list[Project]] = field(default_factory=dict)
+    workspaces_closed_on: dict[date, list[Project]] = field(default_factory=dict)
+    milestones_due_on: dict[date, list[tuple[Project, Story]]] = field(default_factory=dict)
 
     def __post_init__(self):
         for deal in self.deals:
@@ -315,6 +341,13 @@ class FirmPlan:
                 self.pay_changes_on.setdefault(change.starts_on, []).append((c, change))
             for leave in c.leave:
                 self.leave_requested_on.setdefault(leave.requested_on, []).append((c, leave))
+        for deal in self.deals:
+            if project := deal.project:
+                self.workspaces_opened_on.setdefault(project.opened_on, []).append(project)
+                self.workspaces_closed_on.setdefault(project.ends_on, []).append(project)
+                for story in project.stories:
+                    if story.kind == "milestone":
+                        self.milestones_due_on.setdefault(story.due_on, []).append((project, story))
 
     @property
     def earliest(self) -> date:
@@ -418,6 +451,29 @@ def _staff_project(rng, consultants: list[Consultant], starts_on: date, team_siz
     return available[:team_size]
 
 
+def _stories(rng, project: Project, value: Decimal) -> list[Story]:
+    """Two to four tasks running to the end, and one to three milestones spread across it."""
+    first_id = project.id * 10
+    kinds = rng.sample(["Discovery", "Design", "Build", "Test", "Rollout"], k=rng.randint(2, 4))
+    stories = [
+        Story(first_id + n, f"{kind} work", "task", project.ends_on, None)
+        for n, kind in enumerate(kinds)
+    ]
+    milestones = rng.randint(1, 3)
+    span = (project.ends_on - project.starts_on).days
+    for n in range(1, milestones + 1):
+        stories.append(
+            Story(
+                first_id + 5 + n,
+                f"Milestone {n}",
+                "milestone",
+                project.starts_on + timedelta(days=span * n // milestones),
+                to_cents(value * Decimal("0.3") / milestones),
+            )
+        )
+    return stories
+
+
 def _clients(rng: random.Random, count: int) -> list[Client]:
     return [
         Client(
@@ -466,8 +522,10 @@ def _pipeline(rng, clients, consultants, size: FirmSize, start: date, end: date)
                 starts_on=starts_on,
                 ends_on=starts_on + timedelta(days=30 * months),
             )
-            for member in _staff_project(rng, consultants, starts_on, rng.randint(2, 6)):
+            project.team = _staff_project(rng, consultants, starts_on, rng.randint(2, 6))
+            for member in project.team:
                 member.projects.append(project)
+            project.stories = _stories(rng, project, Decimal(rate * rng.randrange(200, 1600, 50)))
         budget_hours = rng.randrange(200, 1600, 50)
         deals.append(
             Deal(
@@ -509,6 +567,7 @@ def generate(config: FirmConfig, store: SandboxStore) -> None:
         while day < start:
             _deal_events(conn, plan, day)
             _hr_events(conn, plan, day)
+            _psa_events(conn, plan, day)
             day += timedelta(days=1)
     simulate_until(store, plan, config, INITIAL_AS_OF)
     if config.defects.impossible_hours:
@@ -542,6 +601,7 @@ def _simulate_day(conn, plan: FirmPlan, config: FirmConfig, day: date) -> None:
     rng = random.Random(f"{config.seed}:{day.isoformat()}")
     _deal_events(conn, plan, day)
     _hr_events(conn, plan, day)
+    _psa_events(conn, plan, day)
     if day.weekday() < 5:
         _log_time(conn, rng, plan, day)
     if day.weekday() == 0:
@@ -595,7 +655,7 @@ def _hr_events(conn, plan: FirmPlan, day: date) -> None:
                 c.practice,
                 c.entity,
                 city,
-                f"{c.first_name}.{c.last_name}.{c.id}@firm.example".lower(),
+                work_email(c),
                 None,
                 day.isoformat(),
                 stamp,
@@ -635,6 +695,84 @@ def _hr_events(conn, plan: FirmPlan, day: date) -> None:
             "update bamboohr_employees set status = 'Inactive', termination_date = ?, "
             "last_changed = ? where id = ?",
             (day.isoformat(), stamp, c.id),
+        )
+
+
+def psa_user_id(consultant: Consultant) -> int:
+    """The PSA numbers its users its own way; they are matched to HR by e-mail."""
+    return consultant.id + 78_000
+
+
+def work_email(consultant: Consultant) -> str:
+    return f"{consultant.first_name}.{consultant.last_name}.{consultant.id}@firm.example".lower()
+
+
+def _psa_events(conn, plan: FirmPlan, day: date) -> None:
+    """Users, workspaces with their stories and assignments, milestones done, projects closed."""
+    stamp = iso(at(day, 11))
+    for c in plan.hired_on.get(day, []):
+        conn.execute(
+            "insert into kantata_users values (?, ?, ?, ?, 0, ?, ?)",
+            (psa_user_id(c), c.name, work_email(c), c.role, stamp, stamp),
+        )
+    for c in plan.leaving_on.get(day, []):
+        conn.execute(
+            "update kantata_users set disabled = 1, updated_at = ? where id = ?",
+            (stamp, psa_user_id(c)),
+        )
+    for p in plan.workspaces_opened_on.get(day, []):
+        conn.execute(
+            "insert into kantata_workspaces values (?, ?, 'Active', ?, ?, ?, ?, ?)",
+            (
+                p.workspace_id,
+                f"{p.code} {p.name}",
+                p.starts_on.isoformat(),
+                p.ends_on.isoformat(),
+                p.client.currency,
+                stamp,
+                stamp,
+            ),
+        )
+        conn.executemany(
+            "insert into kantata_stories values (?, ?, ?, ?, 'not started', ?, ?, ?, ?, ?)",
+            [
+                (
+                    s.id,
+                    p.workspace_id,
+                    s.title,
+                    s.kind,
+                    p.starts_on.isoformat(),
+                    s.due_on.isoformat(),
+                    int(s.amount * 100) if s.amount is not None else None,
+                    stamp,
+                    stamp,
+                )
+                for s in p.stories
+            ],
+        )
+        conn.executemany(
+            "insert into kantata_assignments values (?, ?, ?, ?, ?, ?)",
+            [
+                (s.id * 10 + n, s.id, p.workspace_id, psa_user_id(member), stamp, stamp)
+                for s in p.stories
+                if s.kind == "task"
+                for n, member in enumerate(p.team)
+            ],
+        )
+    for _, story in plan.milestones_due_on.get(day, []):
+        conn.execute(
+            "update kantata_stories set state = 'completed', updated_at = ? where id = ?",
+            (iso(at(day, 17)), story.id),
+        )
+    for p in plan.workspaces_closed_on.get(day, []):
+        conn.execute(
+            "update kantata_workspaces set status = 'Completed', updated_at = ? where id = ?",
+            (iso(at(day, 17)), p.workspace_id),
+        )
+        conn.execute(
+            "update kantata_stories set state = 'completed', updated_at = ? "
+            "where workspace_id = ? and story_type = 'task'",
+            (iso(at(day, 17)), p.workspace_id),
         )
 
 

@@ -96,6 +96,47 @@ create table if not exists bamboohr_time_off (
     last_changed text not null
 );
 
+-- PSA (Kantata OX): users, workspaces (projects), stories (tasks, milestones), assignments
+create table if not exists kantata_users (
+    id integer primary key,
+    full_name text not null,
+    email_address text not null,
+    headline text not null,
+    disabled integer not null,
+    created_at text not null,
+    updated_at text not null
+);
+create table if not exists kantata_workspaces (
+    id integer primary key,
+    title text not null,
+    status text not null,
+    start_date text not null,
+    due_date text not null,
+    currency text not null,
+    created_at text not null,
+    updated_at text not null
+);
+create table if not exists kantata_stories (
+    id integer primary key,
+    workspace_id integer not null,
+    title text not null,
+    story_type text not null,
+    state text not null,
+    start_date text not null,
+    due_date text not null,
+    budget_estimate_in_cents integer,
+    created_at text not null,
+    updated_at text not null
+);
+create table if not exists kantata_assignments (
+    id integer primary key,
+    story_id integer not null,
+    workspace_id integer not null,
+    assignee_id integer not null,
+    created_at text not null,
+    updated_at text not null
+);
+
 -- ERP (NetSuite): the SuiteQL tables `transaction` and `transactionline`
 create table if not exists netsuite_transaction (
     id integer primary key,
