@@ -14,7 +14,7 @@ from typing import Annotated
 from fastapi import Body, FastAPI, HTTPException, Query, Request
 
 from psa_pipeline.sandbox import bamboohr, harvest, hubspot, kantata, netsuite
-from psa_pipeline.sandbox.faults import FaultPlanError, Faults, apply_fault
+from psa_pipeline.sandbox.faults import FaultMiddleware, FaultPlanError, Faults
 from psa_pipeline.sandbox.firm import FirmConfig, advance
 from psa_pipeline.sandbox.store import SandboxStore
 from psa_pipeline.settings import SANDBOX_HARVEST_ACCOUNT_ID, SANDBOX_TOKEN
@@ -29,8 +29,17 @@ class RequestLog:
         self._lock = threading.Lock()
         self._entries: list[dict] = []
 
-    def record(self, method: str, path: str, query: str, body: str, status: int) -> None:
-        entry = {"method": method, "path": path, "query": query, "body": body, "status": status}
+    def record(
+        self, method: str, path: str, query: str, body: str, status: int, fault: str | None
+    ) -> None:
+        entry = {
+            "method": method,
+            "path": path,
+            "query": query,
+            "body": body,
+            "status": status,
+            "fault": fault,
+        }
         with self._lock:
             self._entries.append(entry)
 
@@ -57,9 +66,7 @@ def create_app(store: SandboxStore, token: str = SANDBOX_TOKEN) -> FastAPI:
     app.state.request_log = RequestLog()
     app.state.faults = Faults(int(store.meta("seed")), SYSTEMS)
 
-    @app.middleware("http")
-    async def inject_faults(request: Request, call_next):
-        return await apply_fault(app.state.faults, request, call_next)
+    app.add_middleware(FaultMiddleware, faults=app.state.faults)
 
     @app.middleware("http")  # added last, so it wraps the fault layer and logs injected faults
     async def log_requests(request: Request, call_next):
@@ -67,7 +74,12 @@ def create_app(store: SandboxStore, token: str = SANDBOX_TOKEN) -> FastAPI:
         response = await call_next(request)
         if not request.url.path.startswith("/_sandbox"):
             app.state.request_log.record(
-                request.method, request.url.path, request.url.query, body, response.status_code
+                request.method,
+                request.url.path,
+                request.url.query,
+                body,
+                response.status_code,
+                getattr(request.state, "fault", None),
             )
         return response
 

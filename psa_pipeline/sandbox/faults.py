@@ -7,19 +7,29 @@ Kinds:
   http_429                  429 Too Many Requests with Retry-After (the vendors' throttling)
   http_503                  503 Service Unavailable with Retry-After
   http_500                  500 Internal Server Error
+  slow                      the answer comes, late (`slow_seconds`)
+  dropped_connection        the answer starts, then the connection is cut mid-body
   erp_commit_then_timeout   (writes only) the write commits, then the answer comes too late
+
+The layer is plain ASGI: cutting a connection needs control of the messages sent. Every
+request's fault, if any, is put in `scope["state"]["fault"]` for the request log.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import threading
 
-from fastapi import Request
-from fastapi.responses import JSONResponse
-
-KINDS = ("http_429", "http_503", "http_500", "erp_commit_then_timeout")
+KINDS = (
+    "http_429",
+    "http_503",
+    "http_500",
+    "slow",
+    "dropped_connection",
+    "erp_commit_then_timeout",
+)
 RETRY_AFTER_SECONDS = 1
 WRITE_METHODS = {"PUT", "POST", "PATCH", "DELETE"}
 
@@ -29,9 +39,16 @@ class FaultPlanError(ValueError):
 
 
 class Faults:
-    def __init__(self, seed: int, systems: tuple[str, ...], late_answer_seconds: float = 5.0):
+    def __init__(
+        self,
+        seed: int,
+        systems: tuple[str, ...],
+        slow_seconds: float = 2.0,
+        late_answer_seconds: float = 5.0,
+    ):
         self._seed = seed
         self.systems = systems
+        self.slow_seconds = slow_seconds
         self.late_answer_seconds = late_answer_seconds
         self._lock = threading.Lock()
         self.set({})
@@ -46,6 +63,8 @@ class Faults:
                     raise FaultPlanError(f"unknown fault {kind!r}; choose from {list(KINDS)}")
                 if not 0 <= rate <= 1:
                     raise FaultPlanError(f"rate for {system}.{kind} must be within [0, 1]")
+            if sum(rates.values()) > 1:
+                raise FaultPlanError(f"the rates for {system} add up to more than 1")
         with self._lock:
             self._plan = {system: dict(rates) for system, rates in plan.items()}
             self._streams = {s: random.Random(f"{self._seed}:{s}") for s in self.systems}
@@ -77,20 +96,59 @@ def system_of(path: str, systems: tuple[str, ...]) -> str | None:
     return first if first in systems else None
 
 
-async def apply_fault(faults: Faults, request: Request, call_next):
-    """Middleware body: answer with the fault the request draws, or pass it through."""
-    system = system_of(request.url.path, faults.systems)
-    kind = faults.draw(system, request.method) if system else None
-    if kind is None:
-        return await call_next(request)
-    if kind == "erp_commit_then_timeout":
-        response = await call_next(request)  # the write happens...
-        await asyncio.sleep(faults.late_answer_seconds)  # ...and the answer is too late
-        return response
-    status = int(kind.removeprefix("http_"))
-    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if status in (429, 503) else {}
-    return JSONResponse(
-        status_code=status,
-        content={"error": f"injected fault {kind}", "system": system},
-        headers=headers,
+class FaultMiddleware:
+    """Answers a request with the fault it draws, or passes it through untouched."""
+
+    def __init__(self, app, faults: Faults):
+        self.app = app
+        self.faults = faults
+
+    async def __call__(self, scope, receive, send):
+        system = system_of(scope["path"], self.faults.systems) if scope["type"] == "http" else None
+        kind = self.faults.draw(system, scope["method"]) if system else None
+        if kind is None:
+            return await self.app(scope, receive, send)
+        scope.setdefault("state", {})["fault"] = kind
+        if kind == "slow":
+            await asyncio.sleep(self.faults.slow_seconds)
+            return await self.app(scope, receive, send)
+        if kind == "erp_commit_then_timeout":
+            held = []
+            await self.app(scope, receive, self._hold(held))  # the write happens...
+            await asyncio.sleep(self.faults.late_answer_seconds)  # ...the answer is too late
+            for message in held:
+                await send(message)
+            return None
+        if kind == "dropped_connection":
+            return await _drop(send)
+        status = int(kind.removeprefix("http_"))
+        return await _error(send, status, kind, system)
+
+    @staticmethod
+    def _hold(held: list):
+        async def send(message):
+            held.append(message)
+
+        return send
+
+
+async def _error(send, status: int, kind: str, system: str) -> None:
+    body = json.dumps({"error": f"injected fault {kind}", "system": system}).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    if status in (429, 503):
+        headers.append((b"retry-after", str(RETRY_AFTER_SECONDS).encode()))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _drop(send) -> None:
+    """Promise a body, send part of it, and stop: the server has to cut the connection."""
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", b"4096")],
+        }
     )
+    await send({"type": "http.response.body", "body": b'{"results": [', "more_body": True})
+    raise ConnectionAbortedError("injected fault dropped_connection")
