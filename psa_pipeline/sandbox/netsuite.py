@@ -4,18 +4,24 @@ Reads: `POST /services/rest/query/v1/suiteql?limit=&offset=` with `{"q": ...}` a
 `Prefer: transient`; the answer carries `items`, `hasMore`, `totalResults` and a `next` link.
 Values come back as strings and null fields are left out, as SuiteQL does.
 
-Writes: `PUT /services/rest/record/v1/invoice/eid:{externalId}` creates or replaces the invoice
-with that external id: the natural idempotent write. A body equal to what is stored changes
-nothing (not even the last-modified date), so a retried write is harmless. Writes persist in the
-store and are visible to SuiteQL, as a real invoice would be.
+Writes, for invoices and credit memos:
+- `PUT /services/rest/record/v1/{type}/eid:{externalId}` creates or replaces the record with that
+  external id: the natural idempotent write. A body equal to what is stored changes nothing
+  (not even the last-modified date), so a retried write is harmless.
+- `POST /services/rest/record/v1/{type}` creates one; with `X-NetSuite-Idempotency-Key`, the same
+  key and body give the same record however often or concurrently they are sent, and the key
+  with another body is refused (409).
+Writes persist in the store and are visible to SuiteQL, as real records would be.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from decimal import Decimal, InvalidOperation
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
@@ -29,12 +35,15 @@ MAX_RESULTS = 100_000  # a SuiteQL query returns at most this many rows, however
 router = APIRouter(prefix="/netsuite/services/rest", dependencies=[Depends(require_bearer)])
 
 
+TITLES = {400: "Bad Request", 404: "Not Found", 409: "Conflict"}
+
+
 def netsuite_error(status: int, detail: str, code: str) -> JSONResponse:
     return JSONResponse(
         status_code=status,
         content={
             "type": "https://www.rfc-editor.org/rfc/rfc9110.html#section-15.5.1",
-            "title": "Bad Request" if status == 400 else "Not Found",
+            "title": TITLES[status],
             "status": status,
             "o:errorDetails": [{"detail": detail, "o:errorCode": code}],
         },
@@ -131,12 +140,13 @@ def _check_lines(record: InvoiceRecord) -> str | None:
     return None
 
 
-@router.put("/record/v1/invoice/eid:{external_id}", status_code=204)
-def upsert_invoice(request: Request, external_id: str, record: Annotated[InvoiceRecord, Body()]):
-    if problem := _check_lines(record):
-        return netsuite_error(400, problem, "INVALID_FIELD_VALUE")
-    store = request.app.state.store
-    now = request.app.state.clock()
+# the record types this ERP takes writes for: REST name -> (SuiteQL type, draft number prefix)
+RECORD_TYPES = {"invoice": ("CustInvc", "DRAFT"), "creditMemo": ("CustCred", "CM")}
+RecordType = Literal["invoice", "creditMemo"]
+
+
+def _content(record: InvoiceRecord) -> tuple[dict, list[dict]]:
+    """The record as stored: header columns and lines, amounts to the cent."""
     total = sum((to_cents(line.amount) for line in record.item.items), Decimal(0))
     header = {
         "entity": int(record.entity.id),
@@ -157,17 +167,84 @@ def upsert_invoice(request: Request, external_id: str, record: Annotated[Invoice
         }
         for line in record.item.items
     ]
-    with store.transaction() as conn:
+    return header, lines
+
+
+def _created(request: Request, record_type: str, record_id: int) -> Response:
+    location = f"{request.base_url}netsuite/services/rest/record/v1/{record_type}/{record_id}"
+    return Response(status_code=204, headers={"Location": location})
+
+
+@router.put("/record/v1/{record_type}/eid:{external_id}", status_code=204)
+def upsert_record(
+    request: Request,
+    record_type: RecordType,
+    external_id: Annotated[str, Path(min_length=1, max_length=200)],
+    record: Annotated[InvoiceRecord, Body()],
+):
+    """Create or replace the record with this external id: the idempotent write."""
+    if problem := _check_lines(record):
+        return netsuite_error(400, problem, "INVALID_FIELD_VALUE")
+    header, lines = _content(record)
+    type_code = RECORD_TYPES[record_type][0]
+    with request.app.state.store.transaction() as conn:
         existing = conn.execute(
-            "select * from netsuite_transaction where externalid = ? and type = 'CustInvc'",
-            (external_id,),
+            "select * from netsuite_transaction where externalid = ? and type = ?",
+            (external_id, type_code),
         ).fetchone()
         if existing is not None and _unchanged(conn, existing, header, lines):
-            invoice_id = existing["id"]
+            record_id = existing["id"]
         else:
-            invoice_id = _write_invoice(conn, existing, external_id, header, lines, now)
-    location = f"{request.base_url}netsuite/services/rest/record/v1/invoice/{invoice_id}"
-    return Response(status_code=204, headers={"Location": location})
+            record_id = _write_record(
+                conn, record_type, existing, external_id, header, lines, request.app.state.clock()
+            )
+    return _created(request, record_type, record_id)
+
+
+@router.post("/record/v1/{record_type}", status_code=204)
+def create_record(
+    request: Request,
+    record_type: RecordType,
+    record: Annotated[InvoiceRecord, Body()],
+    idempotency_key: Annotated[
+        str | None, Header(alias="X-NetSuite-Idempotency-Key", min_length=1, max_length=128)
+    ] = None,
+):
+    """Create a record. With an idempotency key, the same key and body give the same record
+    however often (or however concurrently) they are sent; the key with another body is refused.
+    """
+    if problem := _check_lines(record):
+        return netsuite_error(400, problem, "INVALID_FIELD_VALUE")
+    header, lines = _content(record)
+    fingerprint = hashlib.sha256(
+        json.dumps([record_type, header, lines], sort_keys=True).encode()
+    ).hexdigest()
+    with request.app.state.store.transaction() as conn:  # immediate: one writer at a time
+        earlier = (
+            conn.execute(
+                "select request_hash, record_id from netsuite_idempotency where key = ?",
+                (idempotency_key,),
+            ).fetchone()
+            if idempotency_key
+            else None
+        )
+        if earlier is not None and earlier["request_hash"] != fingerprint:
+            return netsuite_error(
+                409,
+                "The idempotency key was already used with a different request",
+                "DUPLICATE_IDEMPOTENCY_KEY",
+            )
+        if earlier is not None:
+            return _created(request, record_type, earlier["record_id"])
+        record_id = _write_record(
+            conn, record_type, None, None, header, lines, request.app.state.clock()
+        )
+        if idempotency_key:
+            conn.execute(
+                "insert into netsuite_idempotency values (?, ?, ?, ?)",
+                (idempotency_key, fingerprint, record_id, request.app.state.clock()),
+            )
+    return _created(request, record_type, record_id)
 
 
 def _unchanged(conn, existing, header: dict, lines: list[dict]) -> bool:
@@ -181,20 +258,27 @@ def _unchanged(conn, existing, header: dict, lines: list[dict]) -> bool:
     return [dict(row) for row in stored] == lines
 
 
-def _write_invoice(
-    conn, existing, external_id: str, header: dict, lines: list[dict], now: str
+def _write_record(
+    conn,
+    record_type: str,
+    existing,
+    external_id: str | None,
+    header: dict,
+    lines: list[dict],
+    now: str,
 ) -> int:
-    """Create or replace the invoice and its lines; the internal id never changes."""
+    """Create or replace the record and its lines; the internal id never changes."""
+    type_code, prefix = RECORD_TYPES[record_type]
     if existing is None:
-        invoice_id = conn.execute(
+        record_id = conn.execute(
             "select coalesce(max(id), 0) + 1 from netsuite_transaction"
         ).fetchone()[0]
     else:
-        invoice_id = existing["id"]
+        record_id = existing["id"]
     columns = {
-        "id": invoice_id,
-        "tranid": f"DRAFT{invoice_id}",
-        "type": "CustInvc",
+        "id": record_id,
+        "tranid": f"{prefix}{record_id}",
+        "type": type_code,
         "externalid": external_id,
         "status": "pendingApproval",
         **header,
@@ -210,7 +294,7 @@ def _write_invoice(
         + ", ".join(f"{c} = excluded.{c}" for c in replaced_on_update),
         tuple(columns.values()),
     )
-    conn.execute('delete from netsuite_transactionline where "transaction" = ?', (invoice_id,))
+    conn.execute('delete from netsuite_transactionline where "transaction" = ?', (record_id,))
     next_key = conn.execute(
         "select coalesce(max(uniquekey), 0) + 1 from netsuite_transactionline"
     ).fetchone()[0]
@@ -221,7 +305,7 @@ def _write_invoice(
         [
             (
                 next_key + n,
-                invoice_id,
+                record_id,
                 n + 1,
                 line["item"],
                 line["memo"],
@@ -234,19 +318,23 @@ def _write_invoice(
             for n, line in enumerate(lines)
         ],
     )
-    return invoice_id
+    return record_id
 
 
-@router.get("/record/v1/invoice/eid:{external_id}")
-def read_invoice(request: Request, external_id: str):
+@router.get("/record/v1/{record_type}/eid:{external_id}")
+def read_record(
+    request: Request,
+    record_type: RecordType,
+    external_id: Annotated[str, Path(min_length=1, max_length=200)],
+):
     with request.app.state.store.connect() as conn:
         invoice = conn.execute(
-            "select * from netsuite_transaction where externalid = ? and type = 'CustInvc'",
-            (external_id,),
+            "select * from netsuite_transaction where externalid = ? and type = ?",
+            (external_id, RECORD_TYPES[record_type][0]),
         ).fetchone()
         if invoice is None:
             return netsuite_error(
-                404, f"No invoice with external id {external_id!r}", "NONEXISTENT_ID"
+                404, f"No {record_type} with external id {external_id!r}", "NONEXISTENT_ID"
             )
         lines = conn.execute(
             'select * from netsuite_transactionline where "transaction" = ? '

@@ -170,6 +170,13 @@ create index if not exists harvest_time_entries_spent on harvest_time_entries (s
 create index if not exists harvest_time_entries_updated on harvest_time_entries (updated_at);
 create index if not exists netsuite_transactionline_tx on netsuite_transactionline ("transaction");
 
+create table if not exists netsuite_idempotency (
+    key text primary key,
+    request_hash text not null,
+    record_id integer not null,
+    created text not null
+);
+
 -- Ground truth: defects injected by the generator. Never read by the pipeline.
 create table if not exists sandbox_truth (
     kind text not null,

@@ -1,0 +1,90 @@
+"""ERP writes as NetSuite takes them: upsert by external id, create with an idempotency key."""
+
+from concurrent.futures import ThreadPoolExecutor
+
+import requests
+
+from tests.helpers import AUTH, suiteql
+
+RECORDS = "/netsuite/services/rest/record/v1"
+
+
+def body(amount="750.00", quantity="5") -> dict:
+    return {
+        "entity": {"id": "5001"},
+        "tranDate": "2026-06-30",
+        "currency": {"refName": "USD"},
+        "item": {
+            "items": [
+                {
+                    "item": {"refName": "Professional Services"},
+                    "quantity": quantity,
+                    "rate": "150.00",
+                    "amount": amount,
+                }
+            ]
+        },
+    }
+
+
+def post(server, record_type="invoice", key=None, record=None) -> requests.Response:
+    headers = AUTH | ({"X-NetSuite-Idempotency-Key": key} if key else {})
+    return requests.post(
+        f"{server.url}{RECORDS}/{record_type}", json=record or body(), headers=headers, timeout=30
+    )
+
+
+def records(server) -> int:
+    return len(suiteql(server, "select id from transaction"))
+
+
+def test_the_same_key_and_body_give_the_same_record(sandbox):
+    before = records(sandbox)
+    first, again = post(sandbox, key="k-1"), post(sandbox, key="k-1")
+    assert first.status_code == again.status_code == 204
+    assert first.headers["Location"] == again.headers["Location"]
+    assert records(sandbox) == before + 1
+
+
+def test_the_same_key_with_another_body_is_refused(sandbox):
+    assert post(sandbox, key="k-2").status_code == 204
+    refused = post(sandbox, key="k-2", record=body(amount="900.00", quantity="6"))
+    assert refused.status_code == 409
+    assert "different request" in refused.json()["o:errorDetails"][0]["detail"]
+
+
+def test_concurrent_requests_with_one_key_have_one_effect(sandbox):
+    before = records(sandbox)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(lambda _: post(sandbox, key="k-3"), range(8)))
+    assert {a.status_code for a in answers} == {204}
+    assert len({a.headers["Location"] for a in answers}) == 1
+    assert records(sandbox) == before + 1
+
+
+def test_without_a_key_each_post_creates(sandbox):
+    before = records(sandbox)
+    assert post(sandbox).headers["Location"] != post(sandbox).headers["Location"]
+    assert records(sandbox) == before + 2
+
+
+def test_credit_memos_are_records_of_their_own(sandbox):
+    credit = f"{sandbox.url}{RECORDS}/creditMemo/eid:SAME-1"
+    invoice = f"{sandbox.url}{RECORDS}/invoice/eid:SAME-1"
+    assert (
+        requests.put(
+            credit, json=body(amount="150.00", quantity="1"), headers=AUTH, timeout=10
+        ).status_code
+        == 204
+    )
+    assert requests.get(invoice, headers=AUTH, timeout=10).status_code == 404
+    memo = requests.get(credit, headers=AUTH, timeout=10).json()
+    assert memo["total"] == "150.00" and memo["tranId"].startswith("CM")
+    typed = suiteql(sandbox, "select type from transaction where externalid = 'SAME-1'")
+    assert typed == [{"links": [], "type": "CustCred"}]
+    assert (
+        requests.put(
+            f"{sandbox.url}{RECORDS}/salesOrder/eid:X", json=body(), headers=AUTH, timeout=10
+        ).status_code
+        == 422
+    )
