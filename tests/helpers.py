@@ -55,3 +55,25 @@ def corrupted(config: FirmConfig = SMALL_FIRM, impossible_hours: int = 1) -> Fir
             unbilled_time=config.defects.unbilled_time, impossible_hours=impossible_hours
         ),
     )
+
+
+def invoice_body(amount="750.00", quantity="5") -> dict:
+    """An invoice as a client would PUT or POST it to the sandbox ERP."""
+    return {
+        "entity": {"id": "5001"},
+        "tranDate": "2026-06-30",
+        "currency": {"refName": "USD"},
+        "memo": "test",
+        "custbody_project_code": "PRJ-1001",
+        "item": {
+            "items": [
+                {
+                    "item": {"refName": "Professional Services"},
+                    "quantity": quantity,
+                    "rate": "150.00",
+                    "amount": amount,
+                    "custcol_time_entry_id": 1,
+                }
+            ]
+        },
+    }

@@ -4,33 +4,18 @@ from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
-from tests.helpers import AUTH, suiteql
+from tests.helpers import AUTH, invoice_body, suiteql
 
 RECORDS = "/netsuite/services/rest/record/v1"
-
-
-def body(amount="750.00", quantity="5") -> dict:
-    return {
-        "entity": {"id": "5001"},
-        "tranDate": "2026-06-30",
-        "currency": {"refName": "USD"},
-        "item": {
-            "items": [
-                {
-                    "item": {"refName": "Professional Services"},
-                    "quantity": quantity,
-                    "rate": "150.00",
-                    "amount": amount,
-                }
-            ]
-        },
-    }
 
 
 def post(server, record_type="invoice", key=None, record=None) -> requests.Response:
     headers = AUTH | ({"X-NetSuite-Idempotency-Key": key} if key else {})
     return requests.post(
-        f"{server.url}{RECORDS}/{record_type}", json=record or body(), headers=headers, timeout=30
+        f"{server.url}{RECORDS}/{record_type}",
+        json=record or invoice_body(),
+        headers=headers,
+        timeout=30,
     )
 
 
@@ -48,7 +33,7 @@ def test_the_same_key_and_body_give_the_same_record(sandbox):
 
 def test_the_same_key_with_another_body_is_refused(sandbox):
     assert post(sandbox, key="k-2").status_code == 204
-    refused = post(sandbox, key="k-2", record=body(amount="900.00", quantity="6"))
+    refused = post(sandbox, key="k-2", record=invoice_body(amount="900.00", quantity="6"))
     assert refused.status_code == 409
     assert "different request" in refused.json()["o:errorDetails"][0]["detail"]
 
@@ -73,7 +58,7 @@ def test_credit_memos_are_records_of_their_own(sandbox):
     invoice = f"{sandbox.url}{RECORDS}/invoice/eid:SAME-1"
     assert (
         requests.put(
-            credit, json=body(amount="150.00", quantity="1"), headers=AUTH, timeout=10
+            credit, json=invoice_body(amount="150.00", quantity="1"), headers=AUTH, timeout=10
         ).status_code
         == 204
     )
@@ -84,7 +69,10 @@ def test_credit_memos_are_records_of_their_own(sandbox):
     assert typed == [{"links": [], "type": "CustCred"}]
     assert (
         requests.put(
-            f"{sandbox.url}{RECORDS}/salesOrder/eid:X", json=body(), headers=AUTH, timeout=10
+            f"{sandbox.url}{RECORDS}/salesOrder/eid:X",
+            json=invoice_body(),
+            headers=AUTH,
+            timeout=10,
         ).status_code
         == 422
     )

@@ -4,7 +4,7 @@ import pytest
 import requests
 
 from psa_pipeline.sandbox.firm import FirmConfig
-from tests.helpers import AUTH, HARVEST_AUTH, start_sandbox, suiteql, truth
+from tests.helpers import AUTH, HARVEST_AUTH, invoice_body, start_sandbox, suiteql, truth
 
 
 def all_deals(server) -> list[dict]:
@@ -107,27 +107,6 @@ def test_same_seed_gives_identical_responses(tmp_path):
     assert snapshot(start_sandbox(tmp_path / "b")) == first
     other = snapshot(start_sandbox(tmp_path / "c", FirmConfig(seed=8, size="small")))
     assert other[0] != first[0] and other[1] != first[1]
-
-
-def invoice_body(amount="750.00", quantity="5") -> dict:
-    return {
-        "entity": {"id": "5001"},
-        "tranDate": "2026-06-30",
-        "currency": {"refName": "USD"},
-        "memo": "test",
-        "custbody_project_code": "PRJ-1001",
-        "item": {
-            "items": [
-                {
-                    "item": {"refName": "Professional Services"},
-                    "quantity": quantity,
-                    "rate": "150.00",
-                    "amount": amount,
-                    "custcol_time_entry_id": 1,
-                }
-            ]
-        },
-    }
 
 
 def test_upsert_by_external_id_is_idempotent_and_persists(sandbox, tmp_path):
