@@ -19,9 +19,11 @@ on purpose and recorded in `sandbox_truth`.
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
 import random
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
@@ -127,6 +129,9 @@ class DefectRates:
     """How often each kind of defect is injected."""
 
     unbilled_time: float = 0.03  # approved billable entry left off its project's monthly invoice
+    time_billed_twice: float = 0.004  # a billed entry billed again on the next month's invoice
+    unmapped_project_code: float = 0.004  # billable time booked to a code no other system knows
+    won_deal_without_workspace: float = 0.05  # a won deal's project never set up in the PSA
     impossible_hours: int = 0  # entries re-recorded with more than 24 hours in a day
 
 
@@ -146,17 +151,20 @@ class FirmConfig:
         return cls(
             seed=int(store.meta("seed")),
             size=store.meta("size"),
-            defects=DefectRates(
-                unbilled_time=float(store.meta("unbilled_time")),
-                impossible_hours=int(store.meta("impossible_hours")),
-            ),
+            defects=DefectRates(**json.loads(store.meta("defects"))),
         )
+
+    @property
+    def defects_json(self) -> str:
+        return json.dumps(asdict(self.defects), sort_keys=True)
 
     @property
     def key(self) -> str:
         """Names the store file: one firm per distinct configuration."""
-        d = self.defects
-        return f"{self.size}-s{self.seed}-u{d.unbilled_time}-h{d.impossible_hours}"
+        key = f"{self.size}-s{self.seed}"
+        if self.defects != DefectRates():
+            key += "-d" + hashlib.sha256(self.defects_json.encode()).hexdigest()[:8]
+        return key
 
 
 # ---------------------------------------------------------------------------------- calendar
@@ -285,8 +293,15 @@ class Project:
     rate: int
     starts_on: date
     ends_on: date
+    deal_id: int = 0
+    has_workspace: bool = True  # False: the PSA never set it up (a defect)
     team: list[Consultant] = field(default_factory=list)
     stories: list[Story] = field(default_factory=list)
+
+    @property
+    def unmapped_code(self) -> str:
+        """A code only Harvest knows, that some time is booked to by mistake (a defect)."""
+        return self.code.replace("PRJ-", "PRJ-X")
 
     @property
     def workspace_id(self) -> int:
@@ -353,6 +368,15 @@ class FirmPlan:
     def earliest(self) -> date:
         return min(min(self.created_on), min(self.hired_on))
 
+    @functools.cached_property
+    def deals_by_id(self) -> dict[int, Deal]:
+        return {deal.id: deal for deal in self.deals}
+
+    @functools.cached_property
+    def project_codes(self) -> frozenset[str]:
+        """The codes the CRM, PSA and ERP know; Harvest may hold others (defects)."""
+        return frozenset(d.project.code for d in self.deals if d.project)
+
     @property
     def erp_customer_ids(self) -> dict[int, int]:
         return {client.id: client.erp_customer_id for client in self.clients}
@@ -366,7 +390,7 @@ def plan_firm(config: FirmConfig) -> FirmPlan:
     end = INITIAL_AS_OF.replace(year=INITIAL_AS_OF.year + HORIZON_YEARS)
     consultants = _staff(rng, size.consultants, start, end)
     clients = _clients(rng, size.clients)
-    deals = _pipeline(rng, clients, consultants, size, start, end)
+    deals = _pipeline(rng, clients, consultants, size, start, end, config.defects)
     return FirmPlan(consultants=consultants, clients=clients, deals=deals)
 
 
@@ -486,7 +510,9 @@ def _clients(rng: random.Random, count: int) -> list[Client]:
     ]
 
 
-def _pipeline(rng, clients, consultants, size: FirmSize, start: date, end: date) -> list[Deal]:
+def _pipeline(
+    rng, clients, consultants, size: FirmSize, start: date, end: date, defects: DefectRates
+) -> list[Deal]:
     """Deals arriving through the whole horizon, enough to keep the staff busy.
 
     About one project per two consultants is running at any time (teams of two to six, so
@@ -521,6 +547,8 @@ def _pipeline(rng, clients, consultants, size: FirmSize, start: date, end: date)
                 rate=rate,
                 starts_on=starts_on,
                 ends_on=starts_on + timedelta(days=30 * months),
+                deal_id=deal_id,
+                has_workspace=rng.random() >= defects.won_deal_without_workspace,
             )
             project.team = _staff_project(rng, consultants, starts_on, rng.randint(2, 6))
             for member in project.team:
@@ -557,8 +585,7 @@ def generate(config: FirmConfig, store: SandboxStore) -> None:
                 ("seed", str(config.seed)),
                 ("size", config.size),
                 ("key", config.key),
-                ("unbilled_time", str(config.defects.unbilled_time)),
-                ("impossible_hours", str(config.defects.impossible_hours)),
+                ("defects", config.defects_json),
                 ("as_of", (start - timedelta(days=1)).isoformat()),
             ],
         )
@@ -603,7 +630,7 @@ def _simulate_day(conn, plan: FirmPlan, config: FirmConfig, day: date) -> None:
     _hr_events(conn, plan, day)
     _psa_events(conn, plan, day)
     if day.weekday() < 5:
-        _log_time(conn, rng, plan, day)
+        _log_time(conn, rng, plan, config, day)
     if day.weekday() == 0:
         _approve_timesheets(conn, day)
     if day.day == INVOICE_DAY:
@@ -721,6 +748,17 @@ def _psa_events(conn, plan: FirmPlan, day: date) -> None:
             (stamp, psa_user_id(c)),
         )
     for p in plan.workspaces_opened_on.get(day, []):
+        if not p.has_workspace:
+            _record_truth(
+                conn,
+                "won_deal_without_project",
+                "kantata",
+                p.deal_id,
+                plan.deals_by_id[p.deal_id].amount,
+                p.client.currency,
+                f"won deal {p.deal_id} ({p.code}) was never set up as a PSA workspace",
+            )
+            continue
         conn.execute(
             "insert into kantata_workspaces values (?, ?, 'Active', ?, ?, ?, ?, ?)",
             (
@@ -776,7 +814,7 @@ def _psa_events(conn, plan: FirmPlan, day: date) -> None:
         )
 
 
-def _log_time(conn, rng: random.Random, plan: FirmPlan, day: date) -> None:
+def _log_time(conn, rng: random.Random, plan: FirmPlan, config: FirmConfig, day: date) -> None:
     """Each consultant at work splits the day into one to three entries across their projects."""
     next_id = conn.execute(
         "select coalesce(max(id), 700000000) + 1 from harvest_time_entries"
@@ -793,9 +831,22 @@ def _log_time(conn, rng: random.Random, plan: FirmPlan, day: date) -> None:
             project = rng.choice(projects)
             task_id, task_name = rng.choice(TASKS)
             billable = rng.random() < 0.9
+            entry_id = next_id + len(rows)
+            code, harvest_project_id = project.code, project.id
+            if billable and rng.random() < config.defects.unmapped_project_code:
+                code, harvest_project_id = project.unmapped_code, project.id + 500_000
+                _record_truth(
+                    conn,
+                    "unmapped_project_code",
+                    "harvest",
+                    entry_id,
+                    to_cents(Decimal(str(hours)) * project.rate),
+                    project.client.currency,
+                    f"billable time booked to {code}, a code only Harvest knows (meant {project.code})",
+                )
             rows.append(
                 (
-                    next_id + len(rows),
+                    entry_id,
                     day.isoformat(),
                     hours,
                     f"{project.name}: {task_name}",
@@ -810,9 +861,9 @@ def _log_time(conn, rng: random.Random, plan: FirmPlan, day: date) -> None:
                     project.client.id,
                     project.client.name,
                     project.client.currency,
-                    project.id,
+                    harvest_project_id,
                     project.name,
-                    project.code,
+                    code,
                     task_id,
                     task_name,
                     stamp,
@@ -862,21 +913,35 @@ def _invoice_month(
     ).fetchone()[0]
     stamp = iso(at(invoice_on, 12))
     for code, billable in sorted(by_project.items()):
+        if code not in plan.project_codes:  # the ERP cannot bill a code it does not know
+            continue
         skipped = [e for e in billable if rng.random() < config.defects.unbilled_time]
         if len(skipped) == len(billable):  # a month is never wholly forgotten: keep the first
             skipped = skipped[1:]
         for entry in skipped:
-            conn.execute(
-                "insert into sandbox_truth values ('unbilled_time', 'harvest', ?, ?, ?, ?)",
-                (
-                    str(entry["id"]),
-                    money_text(_line_amount(entry)),
-                    entry["client_currency"],
-                    f"approved billable time on {code} left off the {month:%Y-%m} invoice",
-                ),
+            _record_truth(
+                conn,
+                "unbilled_time",
+                "harvest",
+                entry["id"],
+                _line_amount(entry),
+                entry["client_currency"],
+                f"approved billable time on {code} left off the {month:%Y-%m} invoice",
             )
         skipped_ids = {e["id"] for e in skipped}
         billed = [e for e in billable if e["id"] not in skipped_ids]
+        for entry in _billed_last_month(conn, code, month):  # billed again, by mistake
+            if rng.random() < config.defects.time_billed_twice:
+                billed.append(entry)
+                _record_truth(
+                    conn,
+                    "time_billed_twice",
+                    "netsuite",
+                    entry["id"],
+                    _line_amount(entry),
+                    entry["client_currency"],
+                    f"time entry {entry['id']} billed again on the {month:%Y-%m} invoice of {code}",
+                )
         lines = []
         for seq, entry in enumerate(billed, start=1):
             lines.append(
@@ -917,6 +982,39 @@ def _invoice_month(
         invoice_id += 1
 
 
+def _billed_last_month(conn, code: str, month: date) -> list:
+    previous = months_before(month, 1)
+    return conn.execute(
+        "select e.id, e.spent_date, e.hours, e.billable_rate, e.user_name, e.client_currency, "
+        "e.project_code, e.client_id from harvest_time_entries e where e.project_code = ? "
+        "and e.spent_date >= ? and e.spent_date < ? and exists (select 1 from "
+        "netsuite_transactionline l where l.custcol_time_entry_id = e.id) order by e.id",
+        (code, previous.isoformat(), month.isoformat()),
+    ).fetchall()
+
+
+def _record_truth(
+    conn,
+    kind: str,
+    system: str,
+    record_id,
+    amount: Decimal | None,
+    currency: str | None,
+    detail: str,
+) -> None:
+    conn.execute(
+        "insert into sandbox_truth values (?, ?, ?, ?, ?, ?)",
+        (
+            kind,
+            system,
+            str(record_id),
+            money_text(amount) if amount is not None else None,
+            currency,
+            detail,
+        ),
+    )
+
+
 def _line_amount(entry) -> Decimal:
     return to_cents(Decimal(str(entry["hours"])) * Decimal(str(entry["billable_rate"])))
 
@@ -937,8 +1035,12 @@ def _impossible_hours(conn, config: FirmConfig) -> None:
             "update harvest_time_entries set hours = 30.0, updated_at = ? where id = ?",
             (stamp, entry_id),
         )
-        conn.execute(
-            "insert into sandbox_truth values ('malformed_record', 'harvest', ?, null, null, "
-            "'hours greater than 24 in one day')",
-            (str(entry_id),),
+        _record_truth(
+            conn,
+            "malformed_record",
+            "harvest",
+            entry_id,
+            None,
+            None,
+            "hours greater than 24 in one day",
         )

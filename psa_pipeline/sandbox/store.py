@@ -169,6 +169,10 @@ create table if not exists netsuite_transactionline (
 create index if not exists harvest_time_entries_spent on harvest_time_entries (spent_date);
 create index if not exists harvest_time_entries_updated on harvest_time_entries (updated_at);
 create index if not exists netsuite_transactionline_tx on netsuite_transactionline ("transaction");
+create index if not exists netsuite_transactionline_entry
+    on netsuite_transactionline (custcol_time_entry_id);
+create index if not exists harvest_time_entries_project
+    on harvest_time_entries (project_code, spent_date);
 
 create table if not exists netsuite_idempotency (
     key text primary key,
