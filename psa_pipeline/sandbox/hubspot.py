@@ -16,17 +16,6 @@ from psa_pipeline.sandbox.auth import require_bearer
 
 MAX_LIMIT = 100
 AFTER = r"^\d{1,9}$"  # HubSpot's cursor; a filtered search stops at 10,000 results anyway
-DEAL_PROPERTIES = (
-    "dealname",
-    "amount",
-    "deal_currency_code",
-    "dealstage",
-    "pipeline",
-    "closedate",
-    "psa_project_code",
-    "createdate",
-    "hs_lastmodifieddate",
-)
 
 router = APIRouter(prefix="/hubspot/crm/v3/objects", dependencies=[Depends(require_bearer)])
 
