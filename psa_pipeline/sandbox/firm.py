@@ -28,7 +28,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 from psa_pipeline.money import money_text, to_cents
-from psa_pipeline.sandbox.store import SandboxStore
+from psa_pipeline.sandbox.store import CLIENT_LINE_KEYS, CLIENT_TRANSACTION_IDS, SandboxStore
 
 INITIAL_AS_OF = date(2026, 6, 30)  # the firm's "today" when it is generated
 HORIZON_YEARS = 3  # how far past INITIAL_AS_OF the plan reaches (time travel's limit)
@@ -458,7 +458,8 @@ def _holidays(rng, consultant: Consultant, end: date, ids) -> list[Leave]:
             starts_on = date(year, 1, 1) + timedelta(days=rng.randint(0, 350))
             ends_on = starts_on + timedelta(days=rng.randint(2, 9))
             if consultant.hired_on <= starts_on and ends_on < last:
-                requested_on = starts_on - timedelta(days=rng.randint(14, 56))
+                ahead = timedelta(days=rng.randint(14, 56))
+                requested_on = max(starts_on - ahead, consultant.hired_on)
                 holidays.append(Leave(next(ids), requested_on, starts_on, ends_on, "Vacation"))
     return sorted(holidays, key=lambda leave: leave.starts_on)
 
@@ -906,10 +907,12 @@ def _invoice_month(
         by_project[entry["project_code"]].append(entry)
     erp_customer = plan.erp_customer_ids
     invoice_id = conn.execute(
-        "select coalesce(max(id), 10000) + 1 from netsuite_transaction"
+        "select coalesce(max(id), 10000) + 1 from netsuite_transaction where id < ?",
+        (CLIENT_TRANSACTION_IDS,),
     ).fetchone()[0]
     line_key = conn.execute(
-        "select coalesce(max(uniquekey), 0) + 1 from netsuite_transactionline"
+        "select coalesce(max(uniquekey), 0) + 1 from netsuite_transactionline where uniquekey < ?",
+        (CLIENT_LINE_KEYS,),
     ).fetchone()[0]
     stamp = iso(at(invoice_on, 12))
     for code, billable in sorted(by_project.items()):
@@ -988,8 +991,9 @@ def _billed_last_month(conn, code: str, month: date) -> list:
         "select e.id, e.spent_date, e.hours, e.billable_rate, e.user_name, e.client_currency, "
         "e.project_code, e.client_id from harvest_time_entries e where e.project_code = ? "
         "and e.spent_date >= ? and e.spent_date < ? and exists (select 1 from "
-        "netsuite_transactionline l where l.custcol_time_entry_id = e.id) order by e.id",
-        (code, previous.isoformat(), month.isoformat()),
+        "netsuite_transactionline l where l.custcol_time_entry_id = e.id "
+        'and l."transaction" < ?) order by e.id',  # the firm's own invoices, not clients' drafts
+        (code, previous.isoformat(), month.isoformat(), CLIENT_TRANSACTION_IDS),
     ).fetchall()
 
 

@@ -27,6 +27,7 @@ from pydantic import BaseModel, Field
 
 from psa_pipeline.money import money_text, quantity_text, to_cents
 from psa_pipeline.sandbox.auth import require_bearer
+from psa_pipeline.sandbox.store import CLIENT_LINE_KEYS, CLIENT_TRANSACTION_IDS
 from psa_pipeline.sandbox.suiteql import SuiteQLError, compile_query
 
 MAX_LIMIT = 1000
@@ -271,7 +272,8 @@ def _write_record(
     type_code, prefix = RECORD_TYPES[record_type]
     if existing is None:
         record_id = conn.execute(
-            "select coalesce(max(id), 0) + 1 from netsuite_transaction"
+            "select coalesce(max(id), ?) + 1 from netsuite_transaction where id > ?",
+            (CLIENT_TRANSACTION_IDS, CLIENT_TRANSACTION_IDS),
         ).fetchone()[0]
     else:
         record_id = existing["id"]
@@ -296,7 +298,8 @@ def _write_record(
     )
     conn.execute('delete from netsuite_transactionline where "transaction" = ?', (record_id,))
     next_key = conn.execute(
-        "select coalesce(max(uniquekey), 0) + 1 from netsuite_transactionline"
+        "select coalesce(max(uniquekey), ?) + 1 from netsuite_transactionline where uniquekey > ?",
+        (CLIENT_LINE_KEYS, CLIENT_LINE_KEYS),
     ).fetchone()[0]
     conn.executemany(
         'insert into netsuite_transactionline (uniquekey, "transaction", linesequencenumber, '

@@ -13,6 +13,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+# ERP records written by clients (the pipeline's reverse sync) are numbered from here, apart from
+# the firm's own: what a client writes must never change what the simulated firm does next.
+CLIENT_TRANSACTION_IDS = 90_000_000
+CLIENT_LINE_KEYS = 900_000_000
+
 SCHEMA = """
 create table if not exists firm_meta (key text primary key, value text not null);
 

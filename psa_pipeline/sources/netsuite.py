@@ -48,6 +48,11 @@ class SuiteQLKeysetPaginator(BasePaginator):
         self.key = key
         self._last_key: str | None = None
 
+    def init_request(self, request) -> None:
+        """A new extraction starts from the first page (dlt reuses the paginator object)."""
+        self._has_next_page = True
+        self._last_key = None
+
     def update_state(self, response, data: list | None = None) -> None:
         if not response.json().get("hasMore") or not data:
             self._has_next_page = False

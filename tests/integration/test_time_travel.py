@@ -4,7 +4,8 @@ import requests
 
 from psa_pipeline.sandbox.firm import FirmConfig, advance
 from psa_pipeline.sandbox.server import open_firm
-from tests.helpers import AUTH, SMALL_FIRM
+from psa_pipeline.sandbox.store import CLIENT_LINE_KEYS, CLIENT_TRANSACTION_IDS
+from tests.helpers import AUTH, SMALL_FIRM, invoice_body, start_sandbox, truth
 
 TABLES = [
     "bamboohr_employees",
@@ -96,3 +97,36 @@ def test_a_bad_number_of_days_is_a_4xx(sandbox):
 def test_firm_config_is_recovered_from_its_store(tmp_path):
     config = FirmConfig(seed=11, size="small")
     assert FirmConfig.of_store(open_firm(config, tmp_path)) == config
+
+
+def firm_records(store) -> dict[str, list[tuple]]:
+    """Everything the firm made itself: all tables, less what clients wrote to the ERP."""
+    mine = {
+        "netsuite_transaction": f"where id < {CLIENT_TRANSACTION_IDS}",
+        "netsuite_transactionline": f"where uniquekey < {CLIENT_LINE_KEYS}",
+    }
+    with store.connect() as conn:
+        return {
+            t: [
+                tuple(r)
+                for r in conn.execute(f"select * from {t} {mine.get(t, '')} order by 1, 2, 3")
+            ]
+            for t in TABLES
+        }
+
+
+def test_what_clients_write_does_not_change_what_the_firm_does_next(tmp_path):
+    written = start_sandbox(tmp_path / "written")
+    untouched = open_firm(SMALL_FIRM, tmp_path / "untouched")
+    try:
+        unbilled = truth(written, "unbilled_time")[0]
+        draft = invoice_body()
+        draft["item"]["items"][0]["custcol_time_entry_id"] = int(unbilled["record_id"])
+        records = f"{written.url}/netsuite/services/rest/record/v1"
+        assert requests.put(f"{records}/invoice/eid:D-1", json=draft, headers=AUTH, timeout=10).ok
+        assert requests.post(f"{records}/creditMemo", json=draft, headers=AUTH, timeout=10).ok
+        requests.post(f"{written.url}/_sandbox/advance", params={"days": 40}, timeout=60)
+        advance(untouched, SMALL_FIRM, 40)  # past two invoice days: the 15th of July and August
+        assert firm_records(written.store) == firm_records(untouched)
+    finally:
+        written.stop()
