@@ -196,11 +196,6 @@ def months_before(day: date, months: int) -> date:
     return first
 
 
-def approval_date(spent: date) -> date:
-    """Timesheets are approved on the Monday a week after the week they belong to."""
-    return spent + timedelta(days=7 - spent.weekday() + 7)
-
-
 def first_day(size: FirmSize) -> date:
     return months_before(INITIAL_AS_OF, size.months - 1)
 
@@ -883,7 +878,7 @@ def _split_day(rng: random.Random, total: float, parts: int) -> list[float]:
 
 
 def _approve_timesheets(conn, monday: date) -> None:
-    """Approve the week before last: entries approved on the date approval_date() gives."""
+    """Timesheets are approved on the Monday a week after the week they belong to."""
     first, last = monday - timedelta(days=14), monday - timedelta(days=8)
     conn.execute(
         "update harvest_time_entries set is_closed = 1, is_locked = 1, updated_at = ? "
