@@ -20,7 +20,7 @@ import duckdb
 from psa_pipeline.automation.demo import QUIET, RAW_TABLES
 from psa_pipeline.automation.jobs import refresh_warehouse_job
 from psa_pipeline.definitions import build_definitions
-from psa_pipeline.sandbox.firm import SIZES, FirmConfig
+from psa_pipeline.sandbox.plan import SIZES, FirmConfig
 from psa_pipeline.sandbox.server import SandboxServer, open_firm
 from psa_pipeline.settings import Settings
 

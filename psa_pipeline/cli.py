@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from psa_pipeline.sandbox.firm import SIZES, FirmConfig
+from psa_pipeline.sandbox.plan import SIZES, FirmConfig
 from psa_pipeline.settings import SANDBOX_TOKEN, load_settings
 
 

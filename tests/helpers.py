@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import atexit
 import base64
+import dataclasses
+import functools
+import shutil
+import tempfile
+from pathlib import Path
 
 import requests
 
-from psa_pipeline.sandbox.firm import DefectRates, FirmConfig
+from psa_pipeline.sandbox.plan import FirmConfig
 from psa_pipeline.sandbox.server import SandboxServer, open_firm
 from psa_pipeline.settings import SANDBOX_HARVEST_ACCOUNT_ID, SANDBOX_TOKEN, Settings
 
@@ -20,7 +26,24 @@ HARVEST_AUTH = AUTH | {"Harvest-Account-Id": SANDBOX_HARVEST_ACCOUNT_ID}
 
 
 def start_sandbox(directory, config: FirmConfig = SMALL_FIRM) -> SandboxServer:
+    """A server on a firm of its own in `directory`, copied from one generated per test run.
+
+    Generating takes seconds and is deterministic, so each configuration is generated once and
+    copied; the tests of generation itself call `open_firm` and generate afresh.
+    """
+    template = open_firm(config, _templates())
+    copy = Path(directory) / template.path.name
+    if not copy.exists():
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(template.path, copy)
     return SandboxServer(open_firm(config, directory)).start()
+
+
+@functools.cache
+def _templates() -> Path:
+    directory = Path(tempfile.mkdtemp(prefix="psa-sandbox-firms-"))
+    atexit.register(shutil.rmtree, directory, ignore_errors=True)
+    return directory
 
 
 def settings_for(server: SandboxServer, data_dir) -> Settings:
@@ -46,14 +69,63 @@ def suiteql(server: SandboxServer, query: str) -> list[dict]:
     return rows
 
 
-def corrupted(config: FirmConfig = SMALL_FIRM, impossible_hours: int = 1) -> FirmConfig:
-    """The same firm with a few time entries re-recorded with impossible hours."""
-    return FirmConfig(
-        seed=config.seed,
-        size=config.size,
-        defects=DefectRates(
-            unbilled_time=config.defects.unbilled_time, impossible_hours=impossible_hours
-        ),
+def hubspot_objects(server: SandboxServer, object_type: str, **params) -> list[dict]:
+    """Every record of a HubSpot object type, following the `after` cursor."""
+    found, after = [], "0"
+    while after is not None:
+        page = requests.get(
+            f"{server.url}/hubspot/crm/v3/objects/{object_type}",
+            params={"limit": 100, "after": after, **params},
+            headers=AUTH,
+            timeout=30,
+        ).json()
+        found += page["results"]
+        after = page.get("paging", {}).get("next", {}).get("after")
+    return found
+
+
+def harvest_records(server: SandboxServer, collection: str, **params) -> list[dict]:
+    """Every record of a Harvest collection, following `links.next`."""
+    url, records, params = f"{server.url}/harvest/v2/{collection}", [], {"per_page": 2000, **params}
+    while url:
+        page = requests.get(url, params=params, headers=HARVEST_AUTH, timeout=30).json()
+        records += page[collection]
+        url, params = page["links"]["next"], None
+    return records
+
+
+def kantata_records(server: SandboxServer, collection: str, **params) -> list[dict]:
+    """Every record of a Kantata collection, in `results` order, from the side-loaded map."""
+    records, page = [], 1
+    while True:
+        body = requests.get(
+            f"{server.url}/kantata/api/v1/{collection}.json",
+            params={"page": page, "per_page": 200, **params},
+            headers=AUTH,
+            timeout=30,
+        ).json()
+        records += [body[collection][r["id"]] for r in body["results"]]
+        if page >= body["meta"]["page_count"]:
+            return records
+        page += 1
+
+
+def hr_roles_by_email(server: SandboxServer) -> dict[str, str]:
+    """Each person's job title in HR, by work e-mail (leavers included)."""
+    report = requests.post(
+        f"{server.url}{BAMBOOHR}/reports/custom",
+        params={"format": "JSON"},
+        json={"fields": ["id", "workEmail", "jobTitle"]},
+        headers=BAMBOOHR_AUTH,
+        timeout=30,
+    ).json()["employees"]
+    return {e["workEmail"]: e["jobTitle"] for e in report}
+
+
+def corrupted(config: FirmConfig = SMALL_FIRM, malformed_records: int = 1) -> FirmConfig:
+    """The same firm with a few records re-written broken (the first: a day of over 24 hours)."""
+    return dataclasses.replace(
+        config, defects=dataclasses.replace(config.defects, malformed_records=malformed_records)
     )
 
 

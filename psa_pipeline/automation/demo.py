@@ -23,7 +23,7 @@ from psa_pipeline.automation.jobs import refresh_warehouse_job
 from psa_pipeline.definitions import build_definitions
 from psa_pipeline.reverse_sync import ledger
 from psa_pipeline.reverse_sync.sensor import billing_corrections_sensor
-from psa_pipeline.sandbox.firm import FirmConfig
+from psa_pipeline.sandbox.plan import FirmConfig
 from psa_pipeline.sandbox.server import SandboxServer, open_firm
 from psa_pipeline.settings import Settings
 from psa_pipeline.warehouse import Warehouse

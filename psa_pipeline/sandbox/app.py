@@ -15,7 +15,8 @@ from fastapi import Body, FastAPI, HTTPException, Query, Request
 
 from psa_pipeline.sandbox import bamboohr, harvest, hubspot, kantata, netsuite
 from psa_pipeline.sandbox.faults import FaultMiddleware, FaultPlanError, Faults
-from psa_pipeline.sandbox.firm import FirmConfig, advance
+from psa_pipeline.sandbox.firm import advance
+from psa_pipeline.sandbox.plan import FirmConfig
 from psa_pipeline.sandbox.store import SandboxStore
 from psa_pipeline.settings import SANDBOX_HARVEST_ACCOUNT_ID, SANDBOX_TOKEN
 
@@ -112,7 +113,7 @@ def create_app(store: SandboxStore, token: str = SANDBOX_TOKEN) -> FastAPI:
         """Add `days` days of activity (time, approvals, invoices, deals) and move the clock."""
         with advancing:
             try:
-                as_of = advance(store, FirmConfig.of_store(store), days)
+                as_of = advance(store, FirmConfig.of_meta(store.meta), days)
             except ValueError as error:
                 raise HTTPException(400, str(error)) from error
         return {"as_of": as_of.isoformat()}

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from pydantic import BaseModel, Field
 
 from psa_pipeline.sandbox.auth import require_bamboohr_key
-from psa_pipeline.sandbox.firm import iso
+from psa_pipeline.sandbox.calendar import iso
 
 COMPANY = "psa-sandbox"
 

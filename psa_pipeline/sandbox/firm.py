@@ -1,614 +1,101 @@
-"""The sandbox services firm: a seeded plan, then a day-by-day simulation.
+"""The sandbox services firm: its plan played one day at a time into the five systems.
 
-Two parts, so that time can move:
+The plan (plan.py) fixes everything structural from the seed. The simulation plays the firm day
+by day from the first CRM or HR record to the firm's "today": companies and deals enter the CRM,
+contracts are signed and amended, people are hired and leave, projects are set up in the PSA,
+the time tool and the ERP, exchange rates are published; from the first day of the firm's size
+consultants also log time and expenses, timesheets are approved, and on the 15th the ERP
+invoices the month before (billing.py), after which credit memos and payments follow.
 
-- The **plan** is drawn once from the seed: the staff with their hire and leave dates, the
-  clients, the deal pipeline and, for each won deal, the project, its rate and its team. It
-  covers the firm's history and a horizon of future years, and never depends on how far the
-  simulation has gone.
-- The **simulation** plays the firm one day at a time: deals open and close, consultants log
-  time, timesheets are approved, invoices go out on the 15th. Each day draws from its own
-  random stream (seed + date) and writes to the store, so simulating days 1-10 then 11-20
-  gives exactly what simulating days 1-20 does, and `advance` is deterministic. Only one day's
-  activity is ever held in memory, which keeps a large firm out of the server's RSS.
-
-Every timestamp comes from the simulated calendar, never the wall clock. Defects are injected
-on purpose and recorded in `sandbox_truth`.
+Each day draws from its own random streams (seed + date + concern) and writes to the store, so
+simulating days 1-10 then 11-20 gives exactly what simulating days 1-20 does, and `advance` is
+deterministic. Only one day's activity is ever held in memory, which keeps a large firm out of
+the server's RSS. Every timestamp comes from the simulated calendar, never the wall clock.
 """
 
 from __future__ import annotations
 
-import functools
-import hashlib
-import json
 import random
-from collections import defaultdict
-from dataclasses import asdict, dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
-from psa_pipeline.money import money_text, to_cents
-from psa_pipeline.sandbox.store import CLIENT_LINE_KEYS, CLIENT_TRANSACTION_IDS, SandboxStore
+from psa_pipeline.money import money_text, quantity_text, to_cents
+from psa_pipeline.sandbox.billing import INVOICE_DAY, invoice_month, settle
+from psa_pipeline.sandbox.calendar import at, iso, months_before
+from psa_pipeline.sandbox.fx import publish_rates
+from psa_pipeline.sandbox.plan import (
+    ENTITIES,
+    INITIAL_AS_OF,
+    ROLES,
+    SIZES,
+    Client,
+    ContractVersion,
+    FirmConfig,
+    FirmPlan,
+    Project,
+    first_day,
+    horizon,
+    plan_firm,
+)
+from psa_pipeline.sandbox.store import SandboxStore, insert
+from psa_pipeline.sandbox.truth import inject_malformed_records, record_truth
 
-INITIAL_AS_OF = date(2026, 6, 30)  # the firm's "today" when it is generated
-HORIZON_YEARS = 3  # how far past INITIAL_AS_OF the plan reaches (time travel's limit)
-INVOICE_DAY = 15  # invoices for month M are raised on the 15th of M+1
-
-ROLES = {  # role: (cost rate per hour, weight in the consultant mix)
-    "Analyst": (55, 4),
-    "Consultant": (75, 5),
-    "Senior Consultant": (95, 4),
-    "Manager": (120, 2),
-    "Partner": (170, 1),
-}
-FIRST_NAMES = [
-    "Ada",
-    "Ben",
-    "Chloe",
-    "Dev",
-    "Elena",
-    "Farid",
-    "Grace",
-    "Hugo",
-    "Ines",
-    "Jonas",
-    "Kira",
-    "Liam",
-    "Maya",
-    "Noah",
-    "Olga",
-    "Priya",
-    "Quinn",
-    "Rosa",
-    "Sami",
-    "Tara",
-]
-LAST_NAMES = [
-    "Adler",
-    "Brandt",
-    "Costa",
-    "Dubois",
-    "Evans",
-    "Fischer",
-    "Garcia",
-    "Hall",
-    "Ito",
-    "Jensen",
-    "Kowalski",
-    "Lopez",
-    "Moreau",
-    "Nakamura",
-    "Okafor",
-    "Patel",
-]
-PRACTICES = ["Strategy", "Technology", "Finance", "Operations"]
-ENTITIES = {"US": ("USD", "New York"), "UK": ("GBP", "London"), "DE": ("EUR", "Berlin")}
-ENTITY_WEIGHTS = ["US", "US", "US", "UK", "UK", "DE"]
-CLIENT_WORDS = [
-    "Acme",
-    "Borealis",
-    "Cobalt",
-    "Delta",
-    "Evergreen",
-    "Fjord",
-    "Granite",
-    "Helix",
-    "Iris",
-    "Juniper",
-    "Keystone",
-    "Lumen",
-    "Meridian",
-    "Nimbus",
-    "Orion",
-    "Pinnacle",
-]
-CLIENT_SUFFIXES = ["Holdings", "Logistics", "Health", "Energy", "Retail", "Labs", "Bank", "Foods"]
-DEAL_KINDS = ["Advisory", "Implementation", "Audit", "Strategy"]
-CURRENCIES = ["USD", "USD", "EUR", "GBP"]
+DAYS_PER_COMMIT = 31
 DAY_HOURS = [6, 7, 7.5, 8, 8, 8.5, 9]
 ENTRIES_PER_DAY = [1, 2, 2, 3]
 TASKS = [(90, "Delivery"), (91, "Design"), (92, "Project management"), (93, "Workshops")]
-
-
-@dataclass(frozen=True)
-class FirmSize:
-    consultants: int
-    clients: int
-    months: int
-
-
-SIZES = {
-    "small": FirmSize(consultants=20, clients=8, months=6),
-    "medium": FirmSize(consultants=200, clients=40, months=24),
-    "large": FirmSize(consultants=2000, clients=300, months=36),
-}
-
-
-@dataclass(frozen=True)
-class DefectRates:
-    """How often each kind of defect is injected."""
-
-    unbilled_time: float = 0.03  # approved billable entry left off its project's monthly invoice
-    time_billed_twice: float = 0.004  # a billed entry billed again on the next month's invoice
-    unmapped_project_code: float = 0.004  # billable time booked to a code no other system knows
-    won_deal_without_workspace: float = 0.05  # a won deal's project never set up in the PSA
-    impossible_hours: int = 0  # entries re-recorded with more than 24 hours in a day
-
-
-@dataclass(frozen=True)
-class FirmConfig:
-    seed: int = 7
-    size: str = "small"
-    defects: DefectRates = field(default_factory=DefectRates)
-
-    def __post_init__(self):
-        if self.size not in SIZES:
-            raise ValueError(f"unknown firm size {self.size!r}; choose one of {sorted(SIZES)}")
-
-    @classmethod
-    def of_store(cls, store: SandboxStore) -> FirmConfig:
-        """The configuration a store was generated with (it is kept in firm_meta)."""
-        return cls(
-            seed=int(store.meta("seed")),
-            size=store.meta("size"),
-            defects=DefectRates(**json.loads(store.meta("defects"))),
-        )
-
-    @property
-    def defects_json(self) -> str:
-        return json.dumps(asdict(self.defects), sort_keys=True)
-
-    @property
-    def key(self) -> str:
-        """Names the store file: one firm per distinct configuration."""
-        key = f"{self.size}-s{self.seed}"
-        if self.defects != DefectRates():
-            key += "-d" + hashlib.sha256(self.defects_json.encode()).hexdigest()[:8]
-        return key
-
-
-# ---------------------------------------------------------------------------------- calendar
-
-
-def iso(moment: datetime) -> str:
-    """UTC, to the second, as every system of the firm stamps it; a naive moment is UTC."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def at(day: date, hour: int, minute: int = 0) -> datetime:
-    return datetime.combine(day, time(hour, minute), tzinfo=UTC)
-
-
-def month_start(day: date) -> date:
-    return day.replace(day=1)
-
-
-def next_month(day: date) -> date:
-    return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
-
-
-def months_before(day: date, months: int) -> date:
-    first = month_start(day)
-    for _ in range(months):
-        first = month_start(first - timedelta(days=1))
-    return first
-
-
-def first_day(size: FirmSize) -> date:
-    return months_before(INITIAL_AS_OF, size.months - 1)
-
-
-# ---------------------------------------------------------------------------------- the plan
-
-
-@dataclass
-class Consultant:
-    id: int
-    first_name: str
-    last_name: str
-    role: str
-    practice: str
-    entity: str  # the legal entity employing them: US, UK or DE
-    hired_on: date
-    left_on: date | None
-    pay: list[PayChange] = field(default_factory=list)  # cost rate history, oldest first
-    leave: list[Leave] = field(default_factory=list)
-    projects: list[Project] = field(default_factory=list)
-
-    @property
-    def name(self) -> str:
-        return f"{self.first_name} {self.last_name}"
-
-    @property
-    def currency(self) -> str:
-        return ENTITIES[self.entity][0]
-
-    def employed(self, day: date) -> bool:
-        return self.hired_on <= day and (self.left_on is None or day < self.left_on)
-
-    def on_leave(self, day: date) -> bool:
-        return day in self._leave_days
-
-    @functools.cached_property
-    def _leave_days(self) -> frozenset[date]:
-        return frozenset(
-            leave.starts_on + timedelta(days=n)
-            for leave in self.leave
-            for n in range((leave.ends_on - leave.starts_on).days + 1)
-        )
-
-    def cost_rate_on(self, day: date) -> Decimal:
-        return next(change.rate for change in reversed(self.pay) if change.starts_on <= day)
-
-
-@dataclass(frozen=True)
-class PayChange:
-    id: int
-    starts_on: date
-    rate: Decimal  # hourly cost in the employing entity's currency
-    reason: str
-
-
-@dataclass(frozen=True)
-class Leave:
-    id: int
-    requested_on: date
-    starts_on: date
-    ends_on: date
-    kind: str
-
-
-@dataclass(frozen=True)
-class Client:
-    id: int
-    erp_customer_id: int
-    name: str
-    currency: str
-
-
-@dataclass(frozen=True)
-class Story:
-    """A task or a milestone of a project, as the PSA holds it."""
-
-    id: int
-    title: str
-    kind: str  # task or milestone
-    due_on: date
-    amount: Decimal | None  # what completing a milestone is worth to the client
-
-
-@dataclass(eq=False)
-class Project:
-    id: int
-    code: str
-    name: str
-    client: Client
-    rate: int
-    starts_on: date
-    ends_on: date
-    deal_id: int = 0
-    has_workspace: bool = True  # False: the PSA never set it up (a defect)
-    team: list[Consultant] = field(default_factory=list)
-    stories: list[Story] = field(default_factory=list)
-
-    @property
-    def unmapped_code(self) -> str:
-        """A code only Harvest knows, that some time is booked to by mistake (a defect)."""
-        return self.code.replace("PRJ-", "PRJ-X")
-
-    @property
-    def workspace_id(self) -> int:
-        """The PSA's own id for the project (each system numbers its records its own way)."""
-        return self.id + 20_000
-
-    @property
-    def opened_on(self) -> date:
-        """The PSA workspace is set up two days before the work starts."""
-        return self.starts_on - timedelta(days=2)
-
-    def active(self, day: date) -> bool:
-        return self.starts_on <= day <= self.ends_on
-
-
-@dataclass(frozen=True)
-class Deal:
-    id: int
-    name: str
-    client: Client
-    amount: Decimal
-    created_on: date
-    closes_on: date
-    stage_at_close: str  # closedwon, closedlost, or contractsent (still open)
-    project: Project | None
-
-
-@dataclass
-class FirmPlan:
-    consultants: list[Consultant]
-    clients: list[Client]
-    deals: list[Deal]
-    created_on: dict[date, list[Deal]] = field(default_factory=dict)
-    closing_on: dict[date, list[Deal]] = field(default_factory=dict)
-    hired_on: dict[date, list[Consultant]] = field(default_factory=dict)
-    leaving_on: dict[date, list[Consultant]] = field(default_factory=dict)
-    pay_changes_on: dict[date, list[tuple[Consultant, PayChange]]] = field(default_factory=dict)
-    leave_requested_on: dict[date, list[tuple[Consultant, Leave]]] = field(default_factory=dict)
-    workspaces_opened_on: dict[date, list[Project]] = field(default_factory=dict)
-    workspaces_closed_on: dict[date, list[Project]] = field(default_factory=dict)
-    milestones_due_on: dict[date, list[tuple[Project, Story]]] = field(default_factory=dict)
-
-    def __post_init__(self):
-        for deal in self.deals:
-            self.created_on.setdefault(deal.created_on, []).append(deal)
-            self.closing_on.setdefault(deal.closes_on, []).append(deal)
-        for c in self.consultants:
-            self.hired_on.setdefault(c.hired_on, []).append(c)
-            if c.left_on:
-                self.leaving_on.setdefault(c.left_on, []).append(c)
-            for change in c.pay:
-                self.pay_changes_on.setdefault(change.starts_on, []).append((c, change))
-            for leave in c.leave:
-                self.leave_requested_on.setdefault(leave.requested_on, []).append((c, leave))
-        for deal in self.deals:
-            if project := deal.project:
-                self.workspaces_opened_on.setdefault(project.opened_on, []).append(project)
-                self.workspaces_closed_on.setdefault(project.ends_on, []).append(project)
-                for story in project.stories:
-                    if story.kind == "milestone":
-                        self.milestones_due_on.setdefault(story.due_on, []).append((project, story))
-
-    @property
-    def earliest(self) -> date:
-        return min(min(self.created_on), min(self.hired_on))
-
-    @functools.cached_property
-    def deals_by_id(self) -> dict[int, Deal]:
-        return {deal.id: deal for deal in self.deals}
-
-    @functools.cached_property
-    def project_codes(self) -> frozenset[str]:
-        """The codes the CRM, PSA and ERP know; Harvest may hold others (defects)."""
-        return frozenset(d.project.code for d in self.deals if d.project)
-
-    @property
-    def erp_customer_ids(self) -> dict[int, int]:
-        return {client.id: client.erp_customer_id for client in self.clients}
-
-
-def plan_firm(config: FirmConfig) -> FirmPlan:
-    """Everything structural, drawn from the seed alone."""
-    rng = random.Random(f"{config.seed}:plan")
-    size = SIZES[config.size]
-    start = first_day(size)
-    end = INITIAL_AS_OF.replace(year=INITIAL_AS_OF.year + HORIZON_YEARS)
-    consultants = _staff(rng, size.consultants, start, end)
-    clients = _clients(rng, size.clients)
-    deals = _pipeline(rng, clients, consultants, size, start, end, config.defects)
-    return FirmPlan(consultants=consultants, clients=clients, deals=deals)
-
-
-def _staff(rng: random.Random, headcount: int, start: date, end: date) -> list[Consultant]:
-    """The founding staff, then a replacement hire a month after each leaver."""
-    roles = [role for role, (_, weight) in ROLES.items() for _ in range(weight)]
-    staff: list[Consultant] = []
-
-    def hire(hired_on: date) -> None:
-        role = rng.choice(roles)
-        tenure_days = rng.randint(365, 365 * 8)
-        left_on = hired_on + timedelta(days=tenure_days)
-        staff.append(
-            Consultant(
-                id=2000 + len(staff) + 1,
-                first_name=rng.choice(FIRST_NAMES),
-                last_name=rng.choice(LAST_NAMES),
-                role=role,
-                practice=rng.choice(PRACTICES),
-                entity=rng.choice(ENTITY_WEIGHTS),
-                hired_on=hired_on,
-                left_on=left_on if left_on <= end else None,
-            )
-        )
-
-    for _ in range(headcount):
-        hire(start - timedelta(days=rng.randint(30, 365 * 5)))
-    for consultant in staff:
-        if consultant.left_on is not None and consultant.left_on <= start:
-            consultant.left_on = None  # the founding staff are all there on the first day
-    waiting = sorted((c.left_on for c in staff if c.left_on), reverse=True)
-    while waiting:
-        hired_on = waiting.pop() + timedelta(days=30)
-        if hired_on <= end:
-            hire(hired_on)
-            if staff[-1].left_on:
-                waiting.append(staff[-1].left_on)
-                waiting.sort(reverse=True)
-    pay_ids, leave_ids = iter(range(1, 10**9)), iter(range(1, 10**9))
-    for consultant in staff:
-        consultant.pay = _pay_history(rng, consultant, end, pay_ids)
-        consultant.leave = _holidays(rng, consultant, end, leave_ids)
-    return staff
-
-
-def _pay_history(rng, consultant: Consultant, end: date, ids) -> list[PayChange]:
-    """The role's rate (+/-10%) at hire, then a raise of 2-6% on every anniversary."""
-    base = Decimal(ROLES[consultant.role][0]) * Decimal(str(rng.uniform(0.9, 1.1)))
-    history = [PayChange(next(ids), consultant.hired_on, to_cents(base), "New hire")]
-    last = consultant.left_on or end
-    year = 1
-    while (anniversary := consultant.hired_on + timedelta(days=365 * year)) < last:
-        raised = history[-1].rate * Decimal(str(1 + rng.uniform(0.02, 0.06)))
-        history.append(PayChange(next(ids), anniversary, to_cents(raised), "Annual review"))
-        year += 1
-    return history
-
-
-def _holidays(rng, consultant: Consultant, end: date, ids) -> list[Leave]:
-    """Two holidays a year of three to ten days, requested two to eight weeks ahead."""
-    holidays = []
-    last = consultant.left_on or end
-    for year in range(consultant.hired_on.year, last.year + 1):
-        for _ in range(2):
-            starts_on = date(year, 1, 1) + timedelta(days=rng.randint(0, 350))
-            ends_on = starts_on + timedelta(days=rng.randint(2, 9))
-            if consultant.hired_on <= starts_on and ends_on < last:
-                ahead = timedelta(days=rng.randint(14, 56))
-                requested_on = max(starts_on - ahead, consultant.hired_on)
-                holidays.append(Leave(next(ids), requested_on, starts_on, ends_on, "Vacation"))
-    return sorted(holidays, key=lambda leave: leave.starts_on)
-
-
-def _staff_project(rng, consultants: list[Consultant], starts_on: date, team_size: int):
-    """The least busy of a few consultants drawn at random ("power of d choices").
-
-    As even as ranking the whole staff, at the cost of a handful: a large firm staffs
-    thousands of projects.
-    """
-    drawn = rng.sample(consultants, k=min(len(consultants), 6 * team_size))
-    available = [c for c in drawn if c.employed(starts_on)]
-    available.sort(key=lambda c: (sum(p.active(starts_on) for p in c.projects), rng.random()))
-    return available[:team_size]
-
-
-def _stories(rng, project: Project, value: Decimal) -> list[Story]:
-    """Two to four tasks running to the end, and one to three milestones spread across it."""
-    first_id = project.id * 10
-    kinds = rng.sample(["Discovery", "Design", "Build", "Test", "Rollout"], k=rng.randint(2, 4))
-    stories = [
-        Story(first_id + n, f"{kind} work", "task", project.ends_on, None)
-        for n, kind in enumerate(kinds)
-    ]
-    milestones = rng.randint(1, 3)
-    span = (project.ends_on - project.starts_on).days
-    for n in range(1, milestones + 1):
-        stories.append(
-            Story(
-                first_id + 5 + n,
-                f"Milestone {n}",
-                "milestone",
-                project.starts_on + timedelta(days=span * n // milestones),
-                to_cents(value * Decimal("0.3") / milestones),
-            )
-        )
-    return stories
-
-
-def _clients(rng: random.Random, count: int) -> list[Client]:
-    return [
-        Client(
-            id=300 + n,
-            erp_customer_id=5000 + n,
-            name=f"{rng.choice(CLIENT_WORDS)} {rng.choice(CLIENT_SUFFIXES)} {n}",
-            currency=rng.choice(CURRENCIES),
-        )
-        for n in range(1, count + 1)
-    ]
-
-
-def _pipeline(
-    rng, clients, consultants, size: FirmSize, start: date, end: date, defects: DefectRates
-) -> list[Deal]:
-    """Deals arriving through the whole horizon, enough to keep the staff busy.
-
-    About one project per two consultants is running at any time (teams of two to six, so
-    most consultants are on one to three projects); projects last three to nine months, so a
-    deal is won every few weeks in a small firm and several a day in a large one.
-    """
-    deals: list[Deal] = []
-    projects = 0
-    running_target = max(6, size.consultants // 2)
-    mean_gap_days = 6 * 30 * 0.7 / running_target  # 6-month projects, 70% of deals won
-    first = start - timedelta(days=330)  # projects already running on the first day
-    offset = 0.0  # in days, fractional: a large firm opens several deals a day
-    deal_id = 9_000_000
-    while (day := first + timedelta(days=int(offset))) <= end:
-        offset += rng.expovariate(1 / mean_gap_days)
-        deal_id += rng.randint(1, 40)
-        client = rng.choice(clients)
-        closes_on = day + timedelta(days=rng.randint(10, 60))
-        outcome = "closedwon" if rng.random() < 0.7 else rng.choice(["closedlost", "contractsent"])
-        rate = rng.randrange(120, 225, 5)
-        months = rng.randint(3, 9)
-        name = f"{client.name} - {rng.choice(DEAL_KINDS)}"
-        project = None
-        if outcome == "closedwon":
-            projects += 1
-            starts_on = closes_on + timedelta(days=rng.randint(3, 14))
-            project = Project(
-                id=40_000 + projects,
-                code=f"PRJ-{1000 + projects}",
-                name=name,
-                client=client,
-                rate=rate,
-                starts_on=starts_on,
-                ends_on=starts_on + timedelta(days=30 * months),
-                deal_id=deal_id,
-                has_workspace=rng.random() >= defects.won_deal_without_workspace,
-            )
-            project.team = _staff_project(rng, consultants, starts_on, rng.randint(2, 6))
-            for member in project.team:
-                member.projects.append(project)
-            project.stories = _stories(rng, project, Decimal(rate * rng.randrange(200, 1600, 50)))
-        budget_hours = rng.randrange(200, 1600, 50)
-        deals.append(
-            Deal(
-                id=deal_id,
-                name=name,
-                client=client,
-                amount=Decimal(rate * budget_hours),
-                created_on=day,
-                closes_on=closes_on,
-                stage_at_close=outcome,
-                project=project,
-            )
-        )
-    return deals
-
-
-# ---------------------------------------------------------------------------------- simulation
+EXPENSE_CATEGORIES = [  # id, name, cost range
+    (71, "Travel", (80, 900)),
+    (72, "Lodging", (90, 400)),
+    (73, "Meals", (15, 90)),
+    (74, "Mileage", (10, 120)),
+]
 
 
 def generate(config: FirmConfig, store: SandboxStore) -> None:
-    """Create the store and simulate the firm from its first day to INITIAL_AS_OF."""
+    """Create the store and simulate the firm from its first record to INITIAL_AS_OF."""
     store.create()
     plan = plan_firm(config)
-    start = first_day(SIZES[config.size])
     with store.transaction() as conn:
-        conn.executemany(
-            "insert into firm_meta values (?, ?)",
+        insert(
+            conn,
+            "firm_meta",
             [
-                ("seed", str(config.seed)),
-                ("size", config.size),
-                ("key", config.key),
-                ("defects", config.defects_json),
-                ("as_of", (start - timedelta(days=1)).isoformat()),
+                {"key": key, "value": value}
+                for key, value in {
+                    "seed": str(config.seed),
+                    "size": config.size,
+                    "key": config.key,
+                    "defects": config.defects_json,
+                    "as_of": (plan.earliest - timedelta(days=1)).isoformat(),
+                }.items()
             ],
         )
-        # CRM and HR already have a history when the firm's first simulated day begins
-        day = plan.earliest
-        while day < start:
-            _deal_events(conn, plan, day)
-            _hr_events(conn, plan, day)
-            _psa_events(conn, plan, day)
-            day += timedelta(days=1)
     simulate_until(store, plan, config, INITIAL_AS_OF)
-    if config.defects.impossible_hours:
+    if config.defects.malformed_records:
         with store.transaction() as conn:
-            _impossible_hours(conn, config)
+            inject_malformed_records(conn, config)
 
 
 def simulate_until(store: SandboxStore, plan: FirmPlan, config: FirmConfig, last: date) -> None:
-    """Play every day after the store's as_of, up to and including `last`."""
+    """Play every day after the store's as_of, up to and including `last`.
+
+    A month of days is committed at a time, with the clock: readers never see half a day, and
+    a firm stopped half-way resumes from its last committed day.
+    """
+    if last > horizon():
+        raise ValueError(f"the firm is planned up to {horizon()}; cannot simulate to {last}")
     day = date.fromisoformat(store.meta("as_of")) + timedelta(days=1)
-    horizon = INITIAL_AS_OF.replace(year=INITIAL_AS_OF.year + HORIZON_YEARS)
-    if last > horizon:
-        raise ValueError(f"the firm is planned up to {horizon}; cannot simulate to {last}")
     while day <= last:
         with store.transaction() as conn:
-            _simulate_day(conn, plan, config, day)
-            conn.execute("update firm_meta set value = ? where key = 'as_of'", (day.isoformat(),))
-        day += timedelta(days=1)
+            for _ in range(DAYS_PER_COMMIT):
+                _simulate_day(conn, plan, config, day)
+                conn.execute(
+                    "update firm_meta set value = ? where key = 'as_of'", (day.isoformat(),)
+                )
+                day += timedelta(days=1)
+                if day > last:
+                    break
 
 
 def advance(store: SandboxStore, config: FirmConfig, days: int) -> date:
@@ -621,98 +108,235 @@ def advance(store: SandboxStore, config: FirmConfig, days: int) -> date:
 
 
 def _simulate_day(conn, plan: FirmPlan, config: FirmConfig, day: date) -> None:
-    rng = random.Random(f"{config.seed}:{day.isoformat()}")
-    _deal_events(conn, plan, day)
+    def stream(concern: str) -> random.Random:
+        return random.Random(f"{config.seed}:{day.isoformat()}:{concern}")
+
+    if day == plan.earliest:
+        _founding_records(conn, day)
+    publish_rates(conn, config.seed, day)
+    _crm_events(conn, plan, day)
     _hr_events(conn, plan, day)
+    _erp_records(conn, plan, config, day)
     _psa_events(conn, plan, day)
-    if day.weekday() < 5:
-        _log_time(conn, rng, plan, config, day)
+    _time_tool_records(conn, plan, day)
+    if day >= first_day(SIZES[config.size]) and day.weekday() < 5:
+        _log_time(conn, stream("time"), plan, config, day)
+        _log_expenses(conn, stream("expenses"), plan, day)
     if day.weekday() == 0:
         _approve_timesheets(conn, day)
     if day.day == INVOICE_DAY:
-        _invoice_month(conn, rng, plan, config, months_before(day, 1), day)
+        invoice_month(conn, stream("billing"), plan, config, months_before(day, 1), day)
+    settle(conn, day)
 
 
-def _deal_events(conn, plan: FirmPlan, day: date) -> None:
-    for deal in plan.created_on.get(day, []):
-        stamp = iso(at(day, 10))
-        conn.execute(
-            "insert into hubspot_deals values (?, ?, ?, ?, 'appointmentscheduled', 'default', ?, "
-            "null, ?, ?)",
-            (
-                deal.id,
-                deal.name,
-                money_text(deal.amount),
-                deal.client.currency,
-                iso(at(deal.closes_on, 16)),
-                stamp,
-                stamp,
-            ),
+def _founding_records(conn, day: date) -> None:
+    """What exists before anything happens: the legal entities and the time tool's tasks."""
+    stamp = iso(at(day, 7))
+    insert(
+        conn,
+        "netsuite_subsidiary",
+        [
+            {
+                "id": sid,
+                "name": name,
+                "currency": currency,
+                "country": country,
+                "lastmodifieddate": stamp,
+            }
+            for currency, _, country, sid, name in ENTITIES.values()
+        ],
+    )
+    insert(
+        conn,
+        "harvest_tasks",
+        [
+            {
+                "id": tid,
+                "name": name,
+                "billable_by_default": 1,
+                "is_active": 1,
+                "created_at": stamp,
+                "updated_at": stamp,
+            }
+            for tid, name in TASKS
+        ],
+    )
+
+
+# ---------------------------------------------------------------------------------- CRM
+
+
+def _crm_events(conn, plan: FirmPlan, day: date) -> None:
+    """Companies and deals with their quotes; contracts signed on a win, and amended later."""
+    stamp = iso(at(day, 10))
+    insert(
+        conn,
+        "hubspot_companies",
+        [
+            {
+                "id": client.company_id,
+                "name": client.name,
+                "domain": client.domain,
+                "country": ENTITIES[client.entity][2],
+                "hs_parent_company_id": client.parent.company_id if client.parent else None,
+                "netsuite_customer_id": None,
+                "createdate": stamp,
+                "hs_lastmodifieddate": stamp,
+            }
+            for client in plan.companies_created_on.get(day, [])
+        ],
+    )
+    for deal in plan.deals_created_on.get(day, []):
+        insert(
+            conn,
+            "hubspot_deals",
+            [
+                {
+                    "id": deal.id,
+                    "dealname": deal.name,
+                    "amount": money_text(deal.amount),
+                    "deal_currency_code": deal.client.currency,
+                    "dealstage": "appointmentscheduled",
+                    "pipeline": "default",
+                    "closedate": iso(at(deal.closes_on, 16)),
+                    "psa_project_code": None,
+                    "company_id": deal.client.company_id,
+                    "createdate": stamp,
+                    "hs_lastmodifieddate": stamp,
+                }
+            ],
         )
-    for deal in plan.closing_on.get(day, []):
+        insert(
+            conn,
+            "hubspot_line_items",
+            [
+                {
+                    "id": deal.id * 10 + n,
+                    "deal_id": deal.id,
+                    "name": line.name,
+                    "quantity": quantity_text(line.quantity),
+                    "price": money_text(line.price),
+                    "amount": money_text(line.amount),
+                    "hs_line_item_currency_code": deal.client.currency,
+                    "createdate": stamp,
+                    "hs_lastmodifieddate": stamp,
+                }
+                for n, line in enumerate(deal.quote)
+            ],
+        )
+    closed = iso(at(day, 16))
+    for deal in plan.deals_closing_on.get(day, []):
         conn.execute(
             "update hubspot_deals set dealstage = ?, psa_project_code = ?, hs_lastmodifieddate = ? "
             "where id = ?",
-            (
-                deal.stage_at_close,
-                deal.project.code if deal.project else None,
-                iso(at(day, 16)),
-                deal.id,
-            ),
+            (deal.stage_at_close, deal.project.code if deal.project else None, closed, deal.id),
         )
+        if deal.project:
+            _sign_contract_version(conn, deal.project, deal.project.contract.versions[0], closed)
+    for project, version in plan.amendments_signed_on.get(day, []):
+        conn.execute(
+            "update hubspot_contracts set contract_status = 'superseded', hs_lastmodifieddate = ? "
+            "where contract_number = ? and contract_status = 'active'",
+            (closed, project.contract.number),
+        )
+        _sign_contract_version(conn, project, version, closed)
+
+
+def _sign_contract_version(conn, project: Project, version: ContractVersion, stamp: str) -> None:
+    insert(
+        conn,
+        "hubspot_contracts",
+        [
+            {
+                "id": version.id,
+                "contract_number": project.contract.number,
+                "version_number": version.number,
+                "deal_id": project.deal_id,
+                "project_code": project.code,
+                "billing_model": project.contract.billing_model,
+                "contract_currency": project.client.currency,
+                "effective_date": version.effective_on.isoformat(),
+                "end_date": project.ends_on.isoformat(),
+                "total_value": money_text(version.total_value),
+                "monthly_fee": money_text(version.monthly_fee) if version.monthly_fee else None,
+                **{
+                    f"rate_{role.lower().replace(' ', '_')}": money_text(version.rates[role])
+                    for role in ROLES
+                },
+                "amendment_reason": version.reason,
+                "contract_status": "active",
+                "createdate": stamp,
+                "hs_lastmodifieddate": stamp,
+            }
+        ],
+    )
+
+
+# ---------------------------------------------------------------------------------- HR
 
 
 def _hr_events(conn, plan: FirmPlan, day: date) -> None:
     """Hires, pay changes, holiday requests and leavers, as HR records them that day."""
     stamp = iso(at(day, 8))
-    for c in plan.hired_on.get(day, []):
-        city = ENTITIES[c.entity][1]
-        conn.execute(
-            "insert into bamboohr_employees values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, null, 'Active', "
-            "1.0, ?, ?)",
-            (
-                c.id,
-                c.first_name,
-                c.last_name,
-                c.role,
-                c.practice,
-                c.entity,
-                city,
-                work_email(c),
-                None,
-                day.isoformat(),
-                stamp,
-                stamp,
-            ),
-        )
-    for c, change in plan.pay_changes_on.get(day, []):
-        conn.execute(
-            "insert into bamboohr_compensation values (?, ?, ?, ?, ?, 'Hourly', ?, ?)",
-            (
-                change.id,
-                c.id,
-                day.isoformat(),
-                money_text(change.rate),
-                c.currency,
-                change.reason,
-                stamp,
-            ),
-        )
-    for c, leave in plan.leave_requested_on.get(day, []):
-        days = (leave.ends_on - leave.starts_on).days + 1
-        conn.execute(
-            "insert into bamboohr_time_off values (?, ?, ?, ?, ?, 'approved', ?, ?, ?)",
-            (
-                leave.id,
-                c.id,
-                leave.starts_on.isoformat(),
-                leave.ends_on.isoformat(),
-                leave.kind,
-                days,
-                stamp,
-                stamp,
-            ),
-        )
+    insert(
+        conn,
+        "bamboohr_employees",
+        [
+            {
+                "id": c.id,
+                "first_name": c.first_name,
+                "last_name": c.last_name,
+                "job_title": c.role,
+                "department": c.practice,
+                "division": c.entity,
+                "location": ENTITIES[c.entity][1],
+                "work_email": c.email,
+                "supervisor_id": None,
+                "hire_date": day.isoformat(),
+                "termination_date": None,
+                "status": "Active",
+                "fte": 1.0,
+                "created": stamp,
+                "last_changed": stamp,
+            }
+            for c in plan.hired_on.get(day, [])
+        ],
+    )
+    insert(
+        conn,
+        "bamboohr_compensation",
+        [
+            {
+                "id": change.id,
+                "employee_id": c.id,
+                "start_date": day.isoformat(),
+                "rate": money_text(change.rate),
+                "currency": c.currency,
+                "pay_type": "Hourly",
+                "reason": change.reason,
+                "last_changed": stamp,
+            }
+            for c, change in plan.pay_changes_on.get(day, [])
+        ],
+    )
+    insert(
+        conn,
+        "bamboohr_time_off",
+        [
+            {
+                "id": leave.id,
+                "employee_id": c.id,
+                "start_date": leave.starts_on.isoformat(),
+                "end_date": leave.ends_on.isoformat(),
+                "type_name": leave.kind,
+                "status": "approved",
+                "amount_days": (leave.ends_on - leave.starts_on).days + 1,
+                "created": stamp,
+                "last_changed": stamp,
+            }
+            for c, leave in plan.leave_requested_on.get(day, [])
+        ],
+    )
     for c in plan.leaving_on.get(day, []):
         conn.execute(
             "update bamboohr_employees set status = 'Inactive', termination_date = ?, "
@@ -721,73 +345,229 @@ def _hr_events(conn, plan: FirmPlan, day: date) -> None:
         )
 
 
-def psa_user_id(consultant: Consultant) -> int:
-    """The PSA numbers its users its own way; they are matched to HR by e-mail."""
-    return consultant.id + 78_000
+# ---------------------------------------------------------------------------------- ERP
 
 
-def work_email(consultant: Consultant) -> str:
-    return f"{consultant.first_name}.{consultant.last_name}.{consultant.id}@firm.example".lower()
+def _erp_records(conn, plan: FirmPlan, config: FirmConfig, day: date) -> None:
+    """Customers when a client first wins, a job per won deal, jobs closed when work ends.
+
+    Cross-references are typed in by hand, as in real firms: the customer's external id (the
+    CRM company) is sometimes missing or wrong, and the CRM's note of the ERP customer is
+    sometimes never filled in. Some clients get a second customer record (a defect).
+    """
+    stamp = iso(at(day, 15))
+    for client in plan.customers_created_on.get(day, []):
+        _create_customer(conn, plan, config, client, client.erp_customer_id, client.name, stamp)
+        if not client.crm_erp_id_missing:
+            conn.execute(
+                "update hubspot_companies set netsuite_customer_id = ?, hs_lastmodifieddate = ? "
+                "where id = ?",
+                (str(client.erp_customer_id), stamp, client.company_id),
+            )
+    for deal in plan.deals_closing_on.get(day, []):
+        project = deal.project
+        if project is None:
+            continue
+        if project.erp_customer_id != project.client.erp_customer_id:
+            _create_duplicate_customer(conn, plan, config, project, stamp)
+        if not project.has_erp_job:
+            _never_set_up(conn, project, deal.amount, "netsuite", "an ERP job")
+            continue
+        insert(
+            conn,
+            "netsuite_job",
+            [
+                {
+                    "id": project.erp_job_id,
+                    "entityid": project.code,
+                    "companyname": project.name,
+                    "externalid": str(deal.id) if deal.id % 10 else None,  # some left blank
+                    "parent": project.erp_customer_id,
+                    "subsidiary": ENTITIES[project.client.entity][3],
+                    "currency": project.client.currency,
+                    "startdate": project.starts_on.isoformat(),
+                    "projectedenddate": project.ends_on.isoformat(),
+                    "entitystatus": "In Progress",
+                    "datecreated": stamp,
+                    "lastmodifieddate": stamp,
+                }
+            ],
+        )
+    for project in plan.projects_closed_on.get(day, []):
+        conn.execute(
+            "update netsuite_job set entitystatus = 'Closed', lastmodifieddate = ? where id = ?",
+            (iso(at(day, 18)), project.erp_job_id),
+        )
+
+
+def _create_customer(conn, plan, config, client: Client, customer_id: int, name: str, stamp: str):
+    external_id = None if client.erp_external_id_missing else client.company_id
+    if client.erp_external_id_wrong:
+        others = [c for c in plan.clients if c is not client]
+        external_id = (
+            random.Random(f"{config.seed}:wrong-reference:{client.id}").choice(others).company_id
+        )
+        record_truth(
+            conn,
+            "wrong_external_id",
+            "netsuite",
+            customer_id,
+            None,
+            None,
+            f"ERP customer {customer_id} ({name}) names CRM company {external_id} as its "
+            f"external id; it is company {client.company_id}",
+            {
+                "netsuite/customer": [customer_id],
+                "hubspot/companies": [client.company_id, external_id],
+            },
+        )
+    insert(
+        conn,
+        "netsuite_customer",
+        [
+            {
+                "id": customer_id,
+                "entityid": f"CUST{customer_id}",
+                "companyname": name,
+                "externalid": str(external_id) if external_id else None,
+                "parent": client.parent.erp_customer_id if client.parent else None,
+                "subsidiary": ENTITIES[client.entity][3],
+                "currency": client.currency,
+                "url": f"https://www.{client.domain}",
+                "datecreated": stamp,
+                "lastmodifieddate": stamp,
+            }
+        ],
+    )
+
+
+def _create_duplicate_customer(conn, plan, config, project: Project, stamp: str) -> None:
+    client = project.client
+    variant = client.variant("{name} Ltd" if not client.name.endswith("Ltd") else "{upper}")
+    insert(
+        conn,
+        "netsuite_customer",
+        [
+            {
+                "id": project.erp_customer_id,
+                "entityid": f"CUST{project.erp_customer_id}",
+                "companyname": variant,
+                "externalid": None,
+                "parent": client.parent.erp_customer_id if client.parent else None,
+                "subsidiary": ENTITIES[client.entity][3],
+                "currency": client.currency,
+                "url": f"https://www.{client.domain}",
+                "datecreated": stamp,
+                "lastmodifieddate": stamp,
+            }
+        ],
+    )
+    record_truth(
+        conn,
+        "duplicate_customer",
+        "netsuite",
+        project.erp_customer_id,
+        None,
+        None,
+        f"ERP customer {project.erp_customer_id} ({variant}) duplicates customer "
+        f"{client.erp_customer_id} ({client.name}); {project.code} is billed to the copy",
+        {"netsuite/customer": [client.erp_customer_id, project.erp_customer_id]},
+    )
+
+
+def _never_set_up(conn, project: Project, amount: Decimal, system: str, what: str) -> None:
+    record_truth(
+        conn,
+        "won_deal_without_project",
+        system,
+        project.deal_id,
+        amount,
+        project.client.currency,
+        f"won deal {project.deal_id} ({project.code}) was never set up as {what}",
+        {"hubspot/deals": [project.deal_id]},
+    )
+
+
+# ---------------------------------------------------------------------------------- PSA
 
 
 def _psa_events(conn, plan: FirmPlan, day: date) -> None:
     """Users, workspaces with their stories and assignments, milestones done, projects closed."""
     stamp = iso(at(day, 11))
-    for c in plan.hired_on.get(day, []):
-        conn.execute(
-            "insert into kantata_users values (?, ?, ?, ?, 0, ?, ?)",
-            (psa_user_id(c), c.name, work_email(c), c.role, stamp, stamp),
-        )
+    insert(
+        conn,
+        "kantata_users",
+        [
+            {
+                "id": c.psa_user_id,
+                "full_name": c.name,
+                "email_address": c.email,
+                "headline": c.role,
+                "disabled": 0,
+                "created_at": stamp,
+                "updated_at": stamp,
+            }
+            for c in plan.hired_on.get(day, [])
+        ],
+    )
     for c in plan.leaving_on.get(day, []):
         conn.execute(
             "update kantata_users set disabled = 1, updated_at = ? where id = ?",
-            (stamp, psa_user_id(c)),
+            (stamp, c.psa_user_id),
         )
-    for p in plan.workspaces_opened_on.get(day, []):
+    for p in plan.projects_opened_on.get(day, []):
         if not p.has_workspace:
-            _record_truth(
-                conn,
-                "won_deal_without_project",
-                "kantata",
-                p.deal_id,
-                plan.deals_by_id[p.deal_id].amount,
-                p.client.currency,
-                f"won deal {p.deal_id} ({p.code}) was never set up as a PSA workspace",
-            )
+            _never_set_up(conn, p, plan.deals_by_id[p.deal_id].amount, "kantata", "a PSA workspace")
             continue
-        conn.execute(
-            "insert into kantata_workspaces values (?, ?, 'Active', ?, ?, ?, ?, ?)",
-            (
-                p.workspace_id,
-                f"{p.code} {p.name}",
-                p.starts_on.isoformat(),
-                p.ends_on.isoformat(),
-                p.client.currency,
-                stamp,
-                stamp,
-            ),
-        )
-        conn.executemany(
-            "insert into kantata_stories values (?, ?, ?, ?, 'not started', ?, ?, ?, ?, ?)",
+        insert(
+            conn,
+            "kantata_workspaces",
             [
-                (
-                    s.id,
-                    p.workspace_id,
-                    s.title,
-                    s.kind,
-                    p.starts_on.isoformat(),
-                    s.due_on.isoformat(),
-                    int(s.amount * 100) if s.amount is not None else None,
-                    stamp,
-                    stamp,
-                )
+                {
+                    "id": p.workspace_id,
+                    "title": f"{p.code} {p.name}",
+                    "status": "Active",
+                    "start_date": p.starts_on.isoformat(),
+                    "due_date": p.ends_on.isoformat(),
+                    "currency": p.client.currency,
+                    "created_at": stamp,
+                    "updated_at": stamp,
+                }
+            ],
+        )
+        insert(
+            conn,
+            "kantata_stories",
+            [
+                {
+                    "id": s.id,
+                    "workspace_id": p.workspace_id,
+                    "title": s.title,
+                    "story_type": s.kind,
+                    "state": "not started",
+                    "start_date": p.starts_on.isoformat(),
+                    "due_date": s.due_on.isoformat(),
+                    "budget_estimate_in_cents": int(s.amount * 100)
+                    if s.amount is not None
+                    else None,
+                    "created_at": stamp,
+                    "updated_at": stamp,
+                }
                 for s in p.stories
             ],
         )
-        conn.executemany(
-            "insert into kantata_assignments values (?, ?, ?, ?, ?, ?)",
+        insert(
+            conn,
+            "kantata_assignments",
             [
-                (s.id * 10 + n, s.id, p.workspace_id, psa_user_id(member), stamp, stamp)
+                {
+                    "id": s.id * 10 + n,
+                    "story_id": s.id,
+                    "workspace_id": p.workspace_id,
+                    "assignee_id": member.psa_user_id,
+                    "created_at": stamp,
+                    "updated_at": stamp,
+                }
                 for s in p.stories
                 if s.kind == "task"
                 for n, member in enumerate(p.team)
@@ -798,7 +578,7 @@ def _psa_events(conn, plan: FirmPlan, day: date) -> None:
             "update kantata_stories set state = 'completed', updated_at = ? where id = ?",
             (iso(at(day, 17)), story.id),
         )
-    for p in plan.workspaces_closed_on.get(day, []):
+    for p in plan.projects_closed_on.get(day, []):
         conn.execute(
             "update kantata_workspaces set status = 'Completed', updated_at = ? where id = ?",
             (iso(at(day, 17)), p.workspace_id),
@@ -810,63 +590,143 @@ def _psa_events(conn, plan: FirmPlan, day: date) -> None:
         )
 
 
+# ---------------------------------------------------------------------------------- time tool
+
+
+def _time_tool_records(conn, plan: FirmPlan, day: date) -> None:
+    """Users on their first day, clients and projects two days before the work starts."""
+    stamp = iso(at(day, 9))
+    insert(
+        conn,
+        "harvest_users",
+        [
+            {
+                "id": c.harvest_user_id,
+                "first_name": c.first_name,
+                "last_name": c.last_name,
+                "email": c.email,
+                "is_active": 1,
+                "cost_rate": float(c.cost_rate_on(day)),
+                "created_at": stamp,
+                "updated_at": stamp,
+            }
+            for c in plan.hired_on.get(day, [])
+        ],
+    )
+    for c in plan.leaving_on.get(day, []):
+        conn.execute(
+            "update harvest_users set is_active = 0, updated_at = ? where id = ?",
+            (stamp, c.harvest_user_id),
+        )
+    for project in plan.projects_opened_on.get(day, []):
+        _time_tool_project(conn, project, project.id, project.code, stamp)
+    for project in plan.projects_closed_on.get(day, []):
+        conn.execute(
+            "update harvest_projects set is_active = 0, updated_at = ? where code in (?, ?)",
+            (iso(at(day, 18)), project.code, project.unmapped_code),
+        )
+
+
+def _time_tool_project(conn, project: Project, project_id: int, code: str, stamp: str) -> None:
+    """The time tool's project (and its client, the first time); nothing if it exists."""
+    client = project.client
+    conn.execute(
+        "insert or ignore into harvest_clients values (?, ?, ?, 1, ?, ?)",
+        (client.id, client.harvest_name, client.currency, stamp, stamp),
+    )
+    model = project.contract.billing_model
+    conn.execute(
+        "insert or ignore into harvest_projects values (?, ?, ?, ?, 1, 1, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            project_id,
+            client.id,
+            project.name,
+            code,
+            int(model in ("fixed_fee", "milestone")),
+            "People" if model == "time_and_materials" else "none",
+            float(project.contract.versions[0].total_value)
+            if model != "time_and_materials"
+            else None,
+            project.starts_on.isoformat(),
+            project.ends_on.isoformat(),
+            stamp,
+            stamp,
+        ),
+    )
+
+
+def _working(plan: FirmPlan, day: date):
+    """Each consultant at work that day, with the projects they are on."""
+    for consultant in plan.consultants:
+        if consultant.employed(day) and not consultant.on_leave(day):
+            projects = [p for p in consultant.projects if p.active(day)]
+            if projects:
+                yield consultant, projects
+
+
 def _log_time(conn, rng: random.Random, plan: FirmPlan, config: FirmConfig, day: date) -> None:
-    """Each consultant at work splits the day into one to three entries across their projects."""
+    """Each consultant at work splits the day into one to three entries across their projects.
+
+    The entry carries the rate the time tool holds for the consultant's role on the project,
+    which lags a rate amendment when the superseded-rate defect was drawn for it.
+    """
     next_id = conn.execute(
         "select coalesce(max(id), 700000000) + 1 from harvest_time_entries"
     ).fetchone()[0]
     rows = []
     stamp = iso(at(day, 18))
-    for consultant in plan.consultants:
-        if not consultant.employed(day) or consultant.on_leave(day) or rng.random() < 0.03:
-            continue
-        projects = [p for p in consultant.projects if p.active(day)]
-        if not projects:
+    for consultant, projects in _working(plan, day):
+        if rng.random() < 0.03:
             continue
         for hours in _split_day(rng, rng.choice(DAY_HOURS), rng.choice(ENTRIES_PER_DAY)):
             project = rng.choice(projects)
             task_id, task_name = rng.choice(TASKS)
             billable = rng.random() < 0.9
             entry_id = next_id + len(rows)
-            code, harvest_project_id = project.code, project.id
+            code, time_tool_project_id = project.code, project.id
             if billable and rng.random() < config.defects.unmapped_project_code:
-                code, harvest_project_id = project.unmapped_code, project.id + 500_000
-                _record_truth(
+                code, time_tool_project_id = project.unmapped_code, project.id + 500_000
+                _time_tool_project(conn, project, time_tool_project_id, code, stamp)
+                rate = project.contract.rate_on(consultant.role, day)
+                record_truth(
                     conn,
                     "unmapped_project_code",
                     "harvest",
                     entry_id,
-                    to_cents(Decimal(str(hours)) * project.rate),
+                    to_cents(Decimal(str(hours)) * rate),
                     project.client.currency,
                     f"billable time booked to {code}, a code only Harvest knows (meant {project.code})",
+                    {"harvest/time_entries": [entry_id]},
                 )
             rows.append(
-                (
-                    entry_id,
-                    day.isoformat(),
-                    hours,
-                    f"{project.name}: {task_name}",
-                    0,
-                    0,
-                    0,
-                    int(billable),
-                    float(project.rate) if billable else None,
-                    float(consultant.cost_rate_on(day)),
-                    consultant.id,
-                    consultant.name,
-                    project.client.id,
-                    project.client.name,
-                    project.client.currency,
-                    harvest_project_id,
-                    project.name,
-                    code,
-                    task_id,
-                    task_name,
-                    stamp,
-                    stamp,
-                )
+                {
+                    "id": entry_id,
+                    "spent_date": day.isoformat(),
+                    "hours": hours,
+                    "notes": f"{project.name}: {task_name}",
+                    "is_locked": 0,
+                    "is_closed": 0,
+                    "is_billed": 0,
+                    "billable": int(billable),
+                    "billable_rate": float(project.contract.time_tool_rate_on(consultant.role, day))
+                    if billable
+                    else None,
+                    "cost_rate": float(consultant.cost_rate_on(day)),
+                    "user_id": consultant.harvest_user_id,
+                    "user_name": consultant.name,
+                    "client_id": project.client.id,
+                    "client_name": project.client.harvest_name,
+                    "client_currency": project.client.currency,
+                    "project_id": time_tool_project_id,
+                    "project_name": project.name,
+                    "project_code": code,
+                    "task_id": task_id,
+                    "task_name": task_name,
+                    "created_at": stamp,
+                    "updated_at": stamp,
+                }
             )
-    conn.executemany(f"insert into harvest_time_entries values ({', '.join('?' * 22)})", rows)
+    insert(conn, "harvest_time_entries", rows)
 
 
 def _split_day(rng: random.Random, total: float, parts: int) -> list[float]:
@@ -877,169 +737,51 @@ def _split_day(rng: random.Random, total: float, parts: int) -> list[float]:
     return [(b - a) / 2 for a, b in zip(bounds, bounds[1:], strict=False)]
 
 
-def _approve_timesheets(conn, monday: date) -> None:
-    """Timesheets are approved on the Monday a week after the week they belong to."""
-    first, last = monday - timedelta(days=14), monday - timedelta(days=8)
-    conn.execute(
-        "update harvest_time_entries set is_closed = 1, is_locked = 1, updated_at = ? "
-        "where spent_date between ? and ? and is_closed = 0",
-        (iso(at(monday, 9)), first.isoformat(), last.isoformat()),
-    )
-
-
-def _invoice_month(
-    conn, rng: random.Random, plan: FirmPlan, config: FirmConfig, month: date, invoice_on: date
-) -> None:
-    """Monthly T&M invoices per project; some approved time is left off on purpose."""
-    entries = conn.execute(
-        "select id, spent_date, hours, billable_rate, user_name, client_currency, project_code, "
-        "client_id from harvest_time_entries where billable = 1 and is_closed = 1 "
-        "and spent_date >= ? and spent_date < ? order by project_code, id",
-        (month.isoformat(), next_month(month).isoformat()),
-    ).fetchall()
-    by_project: dict[str, list] = defaultdict(list)
-    for entry in entries:
-        by_project[entry["project_code"]].append(entry)
-    erp_customer = plan.erp_customer_ids
-    invoice_id = conn.execute(
-        "select coalesce(max(id), 10000) + 1 from netsuite_transaction where id < ?",
-        (CLIENT_TRANSACTION_IDS,),
+def _log_expenses(conn, rng: random.Random, plan: FirmPlan, day: date) -> None:
+    """Now and then a consultant at work spends money on a project; most of it is re-billed."""
+    next_id = conn.execute(
+        "select coalesce(max(id), 800000000) + 1 from harvest_expenses"
     ).fetchone()[0]
-    line_key = conn.execute(
-        "select coalesce(max(uniquekey), 0) + 1 from netsuite_transactionline where uniquekey < ?",
-        (CLIENT_LINE_KEYS,),
-    ).fetchone()[0]
-    stamp = iso(at(invoice_on, 12))
-    for code, billable in sorted(by_project.items()):
-        if code not in plan.project_codes:  # the ERP cannot bill a code it does not know
+    rows = []
+    stamp = iso(at(day, 19))
+    for consultant, projects in _working(plan, day):
+        if rng.random() >= 0.04:
             continue
-        skipped = [e for e in billable if rng.random() < config.defects.unbilled_time]
-        if len(skipped) == len(billable):  # a month is never wholly forgotten: keep the first
-            skipped = skipped[1:]
-        for entry in skipped:
-            _record_truth(
-                conn,
-                "unbilled_time",
-                "harvest",
-                entry["id"],
-                _line_amount(entry),
-                entry["client_currency"],
-                f"approved billable time on {code} left off the {month:%Y-%m} invoice",
-            )
-        skipped_ids = {e["id"] for e in skipped}
-        billed = [e for e in billable if e["id"] not in skipped_ids]
-        for entry in _billed_last_month(conn, code, month):  # billed again, by mistake
-            if rng.random() < config.defects.time_billed_twice:
-                billed.append(entry)
-                _record_truth(
-                    conn,
-                    "time_billed_twice",
-                    "netsuite",
-                    entry["id"],
-                    _line_amount(entry),
-                    entry["client_currency"],
-                    f"time entry {entry['id']} billed again on the {month:%Y-%m} invoice of {code}",
-                )
-        lines = []
-        for seq, entry in enumerate(billed, start=1):
-            lines.append(
-                (
-                    line_key,
-                    invoice_id,
-                    seq,
-                    "Professional Services",
-                    f"{entry['user_name']} {entry['spent_date']}",
-                    str(entry["hours"]),
-                    money_text(Decimal(str(entry["billable_rate"]))),
-                    money_text(_line_amount(entry)),
-                    entry["id"],
-                    stamp,
-                )
-            )
-            line_key += 1
-        total = sum((_line_amount(e) for e in billed), Decimal(0))
+        project = rng.choice(projects)
+        category_id, category, (low, high) = rng.choice(EXPENSE_CATEGORIES)
+        rows.append(
+            {
+                "id": next_id + len(rows),
+                "spent_date": day.isoformat(),
+                "notes": f"{category} for {project.name}",
+                "total_cost": float(to_cents(Decimal(str(rng.uniform(low, high))))),
+                "is_locked": 0,
+                "is_closed": 0,
+                "is_billed": 0,
+                "billable": int(rng.random() < 0.85),
+                "expense_category_id": category_id,
+                "expense_category_name": category,
+                "user_id": consultant.harvest_user_id,
+                "user_name": consultant.name,
+                "client_id": project.client.id,
+                "client_name": project.client.harvest_name,
+                "client_currency": project.client.currency,
+                "project_id": project.id,
+                "project_name": project.name,
+                "project_code": project.code,
+                "created_at": stamp,
+                "updated_at": stamp,
+            }
+        )
+    insert(conn, "harvest_expenses", rows)
+
+
+def _approve_timesheets(conn, monday: date) -> None:
+    """Timesheets (time and expenses) are approved on the Monday a week after their week."""
+    first, last = monday - timedelta(days=14), monday - timedelta(days=8)
+    for table in ("harvest_time_entries", "harvest_expenses"):
         conn.execute(
-            "insert into netsuite_transaction values (?, ?, 'CustInvc', null, ?, ?, ?, 'open', ?, "
-            "?, ?, ?, ?)",
-            (
-                invoice_id,
-                f"INV{invoice_id - 10000:05d}",
-                erp_customer[billable[0]["client_id"]],
-                invoice_on.isoformat(),
-                billable[0]["client_currency"],
-                f"{code} time and materials {month:%Y-%m}",
-                code,
-                money_text(total),
-                stamp,
-                stamp,
-            ),
-        )
-        conn.executemany(
-            f"insert into netsuite_transactionline values ({', '.join('?' * 10)})", lines
-        )
-        invoice_id += 1
-
-
-def _billed_last_month(conn, code: str, month: date) -> list:
-    previous = months_before(month, 1)
-    return conn.execute(
-        "select e.id, e.spent_date, e.hours, e.billable_rate, e.user_name, e.client_currency, "
-        "e.project_code, e.client_id from harvest_time_entries e where e.project_code = ? "
-        "and e.spent_date >= ? and e.spent_date < ? and exists (select 1 from "
-        "netsuite_transactionline l where l.custcol_time_entry_id = e.id "
-        'and l."transaction" < ?) order by e.id',  # the firm's own invoices, not clients' drafts
-        (code, previous.isoformat(), month.isoformat(), CLIENT_TRANSACTION_IDS),
-    ).fetchall()
-
-
-def _record_truth(
-    conn,
-    kind: str,
-    system: str,
-    record_id,
-    amount: Decimal | None,
-    currency: str | None,
-    detail: str,
-) -> None:
-    conn.execute(
-        "insert into sandbox_truth values (?, ?, ?, ?, ?, ?)",
-        (
-            kind,
-            system,
-            str(record_id),
-            money_text(amount) if amount is not None else None,
-            currency,
-            detail,
-        ),
-    )
-
-
-def _line_amount(entry) -> Decimal:
-    return to_cents(Decimal(str(entry["hours"])) * Decimal(str(entry["billable_rate"])))
-
-
-def _impossible_hours(conn, config: FirmConfig) -> None:
-    """Re-record a few entries with impossible hours, after everything else is drawn.
-
-    A separate random stream keeps every other record identical to the clean firm of the same
-    seed, so a test can load the clean firm and then the corrupted one into one warehouse.
-    """
-    ids = [row[0] for row in conn.execute("select id from harvest_time_entries order by id")]
-    picked = random.Random(f"{config.seed}-impossible-hours").sample(
-        ids, k=config.defects.impossible_hours
-    )
-    stamp = iso(at(INITIAL_AS_OF, 23, 59))
-    for entry_id in picked:
-        conn.execute(
-            "update harvest_time_entries set hours = 30.0, updated_at = ? where id = ?",
-            (stamp, entry_id),
-        )
-        _record_truth(
-            conn,
-            "malformed_record",
-            "harvest",
-            entry_id,
-            None,
-            None,
-            "hours greater than 24 in one day",
+            f"update {table} set is_closed = 1, is_locked = 1, updated_at = ? "
+            "where spent_date between ? and ? and is_closed = 0",
+            (iso(at(monday, 9)), first.isoformat(), last.isoformat()),
         )

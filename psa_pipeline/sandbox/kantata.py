@@ -16,7 +16,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 
 from psa_pipeline.sandbox.auth import require_bearer
-from psa_pipeline.sandbox.firm import iso
+from psa_pipeline.sandbox.calendar import iso
 
 MAX_PER_PAGE = 200
 MAX_PAGE = 1_000_000

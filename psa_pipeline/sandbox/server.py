@@ -16,8 +16,9 @@ import requests
 import uvicorn
 
 from psa_pipeline.sandbox.app import create_app
-from psa_pipeline.sandbox.firm import FirmConfig, generate
-from psa_pipeline.sandbox.store import SandboxStore
+from psa_pipeline.sandbox.firm import generate
+from psa_pipeline.sandbox.plan import FirmConfig
+from psa_pipeline.sandbox.store import SCHEMA_VERSION, SandboxStore
 from psa_pipeline.settings import SANDBOX_TOKEN
 
 
@@ -28,7 +29,7 @@ def open_firm(config: FirmConfig, directory: Path) -> SandboxStore:
     half-way never leaves a half-made firm behind; an existing store is reused as it is, which
     is how ERP writes survive a restart.
     """
-    store = SandboxStore(Path(directory) / f"firm-{config.key}.sqlite")
+    store = SandboxStore(Path(directory) / f"firm-{config.key}-v{SCHEMA_VERSION}.sqlite")
     if store.exists():
         return store
     partial = SandboxStore(store.path.with_suffix(f".partial-{os.getpid()}"))

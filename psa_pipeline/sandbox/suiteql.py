@@ -14,7 +14,18 @@ import re
 import sqlite3
 from dataclasses import dataclass
 
-TABLES = {"transaction": "netsuite_transaction", "transactionline": "netsuite_transactionline"}
+TABLES = {  # SuiteQL's table names -> the store's
+    name: f"netsuite_{name}"
+    for name in (
+        "subsidiary",
+        "customer",
+        "job",
+        "transaction",
+        "transactionline",
+        "previoustransactionlink",
+        "currencyrate",
+    )
+}
 
 _QUERY = re.compile(
     r"^\s*select\s+(?P<columns>.+?)\s+from\s+(?P<table>\w+)"

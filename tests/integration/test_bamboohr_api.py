@@ -48,10 +48,15 @@ def test_compensation_history_drives_the_cost_rate_on_each_time_entry(sandbox):
         int(employee): sorted((row["startDate"], row["rate"]["value"]) for row in entry["rows"])
         for employee, entry in tables["employees"].items()
     }
-    entries = rows(sandbox, "select user_id, spent_date, cost_rate from harvest_time_entries")
-    assert entries
-    for user_id, spent, cost_rate in entries[:: max(1, len(entries) // 500)]:
-        in_force = [rate for starts, rate in history[user_id] if starts <= spent][-1]
+    # the time tool numbers its users its own way: they are the same people by e-mail
+    entries = rows(
+        sandbox,
+        "select hr.id, e.spent_date, e.cost_rate from harvest_time_entries e "
+        "join harvest_users u on u.id = e.user_id join bamboohr_employees hr on hr.work_email = u.email",
+    )
+    assert len(entries) == rows(sandbox, "select count(*) from harvest_time_entries")[0][0]
+    for employee_id, spent, cost_rate in entries[:: max(1, len(entries) // 500)]:
+        in_force = [rate for starts, rate in history[employee_id] if starts <= spent][-1]
         assert f"{cost_rate:.2f}" == in_force
 
 
@@ -60,7 +65,9 @@ def test_nobody_logs_time_on_holiday(sandbox):
     assert requests_ and all(r["status"]["status"] == "approved" for r in requests_)
     clashes = rows(
         sandbox,
-        "select count(*) from harvest_time_entries t join bamboohr_time_off o on o.employee_id = t.user_id "
+        "select count(*) from harvest_time_entries t join harvest_users u on u.id = t.user_id "
+        "join bamboohr_employees hr on hr.work_email = u.email "
+        "join bamboohr_time_off o on o.employee_id = hr.id "
         "and t.spent_date between o.start_date and o.end_date",
     )
     assert clashes == [(0,)]

@@ -12,10 +12,10 @@ from psa_pipeline.definitions import build_definitions
 from psa_pipeline.ingest.assets import ingest_assets
 from tests.helpers import settings_for
 
-RAW_TO_STORE = {
+RAW_TO_STORE = {  # raw table -> the store rows it should hold
     "raw_hubspot.deals": "hubspot_deals",
     "raw_harvest.time_entries": "harvest_time_entries",
-    "raw_netsuite.invoices": "netsuite_transaction",
+    "raw_netsuite.invoices": "netsuite_transaction where type = 'CustInvc'",
     "raw_netsuite.invoice_lines": "netsuite_transactionline",
 }
 KEYS = {

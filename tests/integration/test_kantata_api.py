@@ -4,22 +4,7 @@ import pytest
 import requests
 
 from psa_pipeline.sandbox.kantata import COLLECTIONS
-from tests.helpers import AUTH
-
-
-def all_pages(server, collection: str, **params) -> list[dict]:
-    records, page = [], 1
-    while True:
-        body = requests.get(
-            f"{server.url}/kantata/api/v1/{collection}.json",
-            params={"page": page, "per_page": 50, **params},
-            headers=AUTH,
-            timeout=10,
-        ).json()
-        records += [body[collection][r["id"]] for r in body["results"]]  # side-loaded
-        if page >= body["meta"]["page_count"]:
-            return records
-        page += 1
+from tests.helpers import kantata_records
 
 
 def rows(server, sql, *args):
@@ -29,14 +14,14 @@ def rows(server, sql, *args):
 
 @pytest.mark.parametrize("collection", sorted(COLLECTIONS))
 def test_paging_returns_every_record_exactly_once(sandbox, collection):
-    records = all_pages(sandbox, collection, order="updated_at:asc")
+    records = kantata_records(sandbox, collection, order="updated_at:asc", per_page=50)
     stored = rows(sandbox, f"select count(*) from {COLLECTIONS[collection]}")[0][0]
     assert len(records) == len({r["id"] for r in records}) == stored > 0
 
 
 def test_updated_after_returns_exactly_the_changes(sandbox):
     after = "2026-06-01T00:00:00Z"
-    changed = all_pages(sandbox, "stories", updated_after=after)
+    changed = kantata_records(sandbox, "stories", updated_after=after)
     expected = rows(sandbox, "select count(*) from kantata_stories where updated_at > ?", after)[0][
         0
     ]
@@ -59,7 +44,7 @@ def defect_codes(server) -> set[str]:
 
 
 def test_the_psa_knows_every_project_harvest_time_is_booked_to(sandbox):
-    titles = [w["title"] for w in all_pages(sandbox, "workspaces")]
+    titles = [w["title"] for w in kantata_records(sandbox, "workspaces")]
     codes = {t.split(" ", 1)[0] for t in titles}
     booked = {r[0] for r in rows(sandbox, "select distinct project_code from harvest_time_entries")}
     missing = defect_codes(sandbox)
@@ -67,15 +52,22 @@ def test_the_psa_knows_every_project_harvest_time_is_booked_to(sandbox):
 
 
 def test_people_assigned_are_psa_users_and_log_time_on_the_project(sandbox):
-    users = {u["id"]: u for u in all_pages(sandbox, "users")}
-    assignments = all_pages(sandbox, "assignments")
+    users = {u["id"]: u for u in kantata_records(sandbox, "users")}
+    assignments = kantata_records(sandbox, "assignments")
     assert assignments and all(a["assignee_id"] in users for a in assignments)
     # the PSA user is the HR employee with the same e-mail, who books time to that workspace
     hr = dict(rows(sandbox, "select work_email, id from bamboohr_employees"))
     workspace_code = {
-        w["id"]: w["title"].split(" ", 1)[0] for w in all_pages(sandbox, "workspaces")
+        w["id"]: w["title"].split(" ", 1)[0] for w in kantata_records(sandbox, "workspaces")
     }
-    logged = set(rows(sandbox, "select distinct user_id, project_code from harvest_time_entries"))
+    logged = set(
+        rows(
+            sandbox,
+            "select distinct hr.id, e.project_code from harvest_time_entries e "
+            "join harvest_users u on u.id = e.user_id join bamboohr_employees hr on hr.work_email = u.email",
+        )
+    )
+    assert logged
     pairs = {
         (hr[users[a["assignee_id"]]["email_address"]], workspace_code[a["workspace_id"]])
         for a in assignments
@@ -86,7 +78,7 @@ def test_people_assigned_are_psa_users_and_log_time_on_the_project(sandbox):
 
 def test_milestones_are_completed_on_their_due_date(sandbox):
     as_of = requests.get(f"{sandbox.url}/_sandbox/health", timeout=10).json()["as_of"]
-    milestones = [s for s in all_pages(sandbox, "stories") if s["story_type"] == "milestone"]
+    milestones = [s for s in kantata_records(sandbox, "stories") if s["story_type"] == "milestone"]
     assert milestones
     for story in milestones:
         assert (story["state"] == "completed") == (story["due_date"] <= as_of)

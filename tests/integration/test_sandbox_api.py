@@ -3,8 +3,17 @@
 import pytest
 import requests
 
-from psa_pipeline.sandbox.firm import FirmConfig
-from tests.helpers import AUTH, HARVEST_AUTH, invoice_body, start_sandbox, suiteql, truth
+from psa_pipeline.sandbox.plan import FirmConfig
+from psa_pipeline.sandbox.server import SandboxServer, open_firm
+from tests.helpers import (
+    AUTH,
+    HARVEST_AUTH,
+    SMALL_FIRM,
+    invoice_body,
+    start_sandbox,
+    suiteql,
+    truth,
+)
 
 
 def all_deals(server) -> list[dict]:
@@ -103,8 +112,8 @@ def snapshot(server) -> tuple:
 
 
 def test_same_seed_gives_identical_responses(tmp_path):
-    first = snapshot(start_sandbox(tmp_path / "a"))
-    assert snapshot(start_sandbox(tmp_path / "b")) == first
+    first = snapshot(SandboxServer(open_firm(SMALL_FIRM, tmp_path / "a")).start())
+    assert snapshot(SandboxServer(open_firm(SMALL_FIRM, tmp_path / "b")).start()) == first
     other = snapshot(start_sandbox(tmp_path / "c", FirmConfig(seed=8, size="small")))
     assert other[0] != first[0] and other[1] != first[1]
 

@@ -1,90 +1,121 @@
 """Every defect the sandbox records as ground truth can be seen in the systems' own APIs.
 
 The pipeline never reads the truth; these tests prove a careful reader of the five APIs could
-find each defect, so a pipeline that misses one has a bug, not a sandbox that hides it.
+find each defect, so a pipeline that misses one has a bug, not a sandbox that hides it. They run
+on a small firm with the rarer defects made common, so that every kind occurs.
 """
 
 from collections import Counter
+from decimal import Decimal
 
-import requests
+import pytest
 
-from tests.helpers import AUTH, HARVEST_AUTH, suiteql, truth
+from psa_pipeline.sandbox.plan import DefectRates, FirmConfig
+from psa_pipeline.sandbox.truth import DATA_QUALITY, LEAKAGE, MALFORMATIONS
+from tests.helpers import (
+    harvest_records,
+    hubspot_objects,
+    kantata_records,
+    start_sandbox,
+    suiteql,
+    truth,
+)
 
-
-def harvest_entries(server) -> dict[int, dict]:
-    entries, url, params = {}, f"{server.url}/harvest/v2/time_entries", {"per_page": 2000}
-    while url:
-        page = requests.get(url, params=params, headers=HARVEST_AUTH, timeout=30).json()
-        entries.update({e["id"]: e for e in page["time_entries"]})
-        url, params = page["links"]["next"], None
-    return entries
-
-
-def kantata_codes(server) -> set[str]:
-    codes, page = set(), 1
-    while True:
-        body = requests.get(
-            f"{server.url}/kantata/api/v1/workspaces.json",
-            params={"page": page, "per_page": 200},
-            headers=AUTH,
-            timeout=10,
-        ).json()
-        codes |= {w["title"].split(" ", 1)[0] for w in body["workspaces"].values()}
-        if page >= body["meta"]["page_count"]:
-            return codes
-        page += 1
+EVERY_KIND = FirmConfig(
+    seed=7,
+    size="small",
+    defects=DefectRates(
+        milestone_not_invoiced=0.75,
+        expense_not_invoiced=0.2,
+        wrong_external_id=0.5,
+        malformed_records=len(MALFORMATIONS),
+    ),
+)
 
 
-def deals(server) -> dict[str, dict]:
-    found, after = {}, "0"
-    while after is not None:
-        page = requests.post(
-            f"{server.url}/hubspot/crm/v3/objects/deals/search",
-            json={"limit": 100, "after": after},
-            headers=AUTH,
-            timeout=10,
-        ).json()
-        found.update({d["id"]: d["properties"] for d in page["results"]})
-        after = page.get("paging", {}).get("next", {}).get("after")
-    return found
+@pytest.fixture(scope="module")
+def firm(tmp_path_factory):
+    server = start_sandbox(tmp_path_factory.mktemp("firm"), EVERY_KIND)
+    yield server
+    server.stop()
 
 
-def test_the_small_firm_has_every_kind_it_promises(sandbox):
-    kinds = Counter(d["kind"] for d in truth(sandbox))
-    assert set(kinds) == {
-        "unbilled_time",
-        "time_billed_twice",
-        "unmapped_project_code",
-        "won_deal_without_project",
-    }
-    assert all(d["amount"] and d["currency"] for d in truth(sandbox))
+def test_the_firm_has_every_kind_the_sandbox_promises(firm):
+    defects = truth(firm)
+    assert {d["kind"] for d in defects} == LEAKAGE | DATA_QUALITY
+    for defect in defects:
+        assert defect["category"] == ("leakage" if defect["kind"] in LEAKAGE else "data_quality")
+        assert bool(defect["amount"] and defect["currency"]) == (defect["kind"] in LEAKAGE)
+        assert defect["records"] and all(defect["records"].values())
+    malformed = Counter(d["detail"] for d in defects if d["kind"] == "malformed_record")
+    assert set(malformed) == {detail for *_, detail in MALFORMATIONS}
 
 
-def test_every_defect_is_visible_in_the_apis(sandbox):
-    entries = harvest_entries(sandbox)
-    lines = suiteql(sandbox, "select transaction, custcol_time_entry_id from transactionline")
-    billed = Counter(
-        int(line["custcol_time_entry_id"]) for line in lines if "custcol_time_entry_id" in line
-    )
+def test_every_defect_is_visible_in_the_apis(firm):
+    entries = {e["id"]: e for e in harvest_records(firm, "time_entries")}
+    expenses = {e["id"]: e for e in harvest_records(firm, "expenses")}
+    lines = {line["uniquekey"]: line for line in suiteql(firm, "select * from transactionline")}
+    billed = Counter(line.get("custcol_time_entry_id") for line in lines.values())
+    billed_expenses = {line.get("custcol_expense_id") for line in lines.values()}
+    billed_milestones = {line.get("custcol_milestone_id") for line in lines.values()}
     invoiced_codes = {
-        i["custbody_project_code"]
-        for i in suiteql(sandbox, "select custbody_project_code from transaction")
+        i["custbody_project_code"] for i in suiteql(firm, "select * from transaction")
     }
-    workspaces = kantata_codes(sandbox)
-    crm = deals(sandbox)
+    workspaces = {w["title"].split(" ", 1)[0] for w in kantata_records(firm, "workspaces")}
+    stories = {s["id"]: s for s in kantata_records(firm, "stories")}
+    jobs = {j["entityid"] for j in suiteql(firm, "select * from job")}
+    customers = {c["id"]: c for c in suiteql(firm, "select * from customer")}
+    companies = {c["id"]: c["properties"] for c in hubspot_objects(firm, "companies")}
+    crm = {d["id"]: d["properties"] for d in hubspot_objects(firm, "deals")}
 
-    for defect in truth(sandbox):
-        record = defect["record_id"]
-        if defect["kind"] == "unbilled_time":
+    for defect in truth(firm):
+        kind, record = defect["kind"], defect["record_id"]
+        if kind == "unbilled_time":
             entry = entries[int(record)]
-            assert entry["is_closed"] and entry["billable"] and billed[int(record)] == 0
-        elif defect["kind"] == "time_billed_twice":
-            assert billed[int(record)] == 2
-        elif defect["kind"] == "unmapped_project_code":
+            assert entry["is_closed"] and entry["billable"] and billed[record] == 0
+        elif kind == "time_billed_twice":
+            assert billed[record] == 2
+        elif kind == "superseded_rate":
+            (entry_id,) = defect["records"]["harvest/time_entries"]
+            assert lines[record]["custcol_time_entry_id"] == entry_id
+            assert Decimal(lines[record]["rate"]) == Decimal(
+                str(entries[int(entry_id)]["billable_rate"])
+            )
+        elif kind == "milestone_not_invoiced":
+            story = stories[record]
+            assert story["state"] == "completed" and record not in billed_milestones
+            assert Decimal(story["budget_estimate_in_cents"]) / 100 == Decimal(defect["amount"])
+        elif kind == "expense_not_invoiced":
+            expense = expenses[int(record)]
+            assert expense["is_closed"] and expense["billable"] and record not in billed_expenses
+            assert Decimal(str(expense["total_cost"])) == Decimal(defect["amount"])
+        elif kind == "unmapped_project_code":
             code = entries[int(record)]["project"]["code"]
-            assert code not in workspaces and code not in invoiced_codes
+            assert code not in workspaces | invoiced_codes | jobs
             assert code not in {d["psa_project_code"] for d in crm.values()}
-        elif defect["kind"] == "won_deal_without_project":
+        elif kind == "won_deal_without_project":
             deal = crm[record]
-            assert deal["dealstage"] == "closedwon" and deal["psa_project_code"] not in workspaces
+            missing_from = workspaces if defect["system"] == "kantata" else jobs
+            assert deal["dealstage"] == "closedwon" and deal["psa_project_code"] not in missing_from
             assert deal["amount"] == defect["amount"]
+        elif kind == "duplicate_customer":
+            original, copy = (customers[i] for i in defect["records"]["netsuite/customer"])
+            assert copy["id"] == record and original["url"] == copy["url"]
+            assert original["companyname"] != copy["companyname"]
+        elif kind == "wrong_external_id":
+            customer = customers[record]
+            right, wrong = defect["records"]["hubspot/companies"]
+            assert customer["externalid"] == wrong != right
+            assert customer["url"].endswith(companies[right]["domain"])
+        elif kind == "malformed_record":
+            ((endpoint, (record_id,)),) = defect["records"].items()
+            item = (entries if endpoint == "harvest/time_entries" else expenses)[int(record_id)]
+            assert _malformed(item), defect["detail"]
+
+
+def _malformed(item: dict) -> bool:
+    """What a careful reader would refuse in a Harvest time entry or expense."""
+    hours = item.get("hours", 0)
+    if not isinstance(hours, int | float) or not 0 <= hours <= 24:
+        return True
+    return item["project"]["id"] is None or item["client"]["currency"] not in {"USD", "EUR", "GBP"}

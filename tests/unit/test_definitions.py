@@ -30,6 +30,7 @@ EXPECTED_EDGES = {
     ("raw/harvest/time_entries", "stg_harvest__time_entries"),
     ("raw/netsuite/invoices", "stg_netsuite__invoices"),
     ("raw/netsuite/invoice_lines", "stg_netsuite__invoice_lines"),
+    ("raw/netsuite/invoices", "stg_netsuite__invoice_lines"),  # lines of invoices, not credit memos
     ("stg_harvest__time_entries", "billing_corrections"),
     ("stg_netsuite__invoices", "billing_corrections"),
     ("stg_netsuite__invoice_lines", "billing_corrections"),

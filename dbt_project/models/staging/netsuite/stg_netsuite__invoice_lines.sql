@@ -1,8 +1,14 @@
+{#-
+    SuiteQL's transactionline holds the lines of every transaction type (credit memos too);
+    the invoice lines are those of an invoice.
+-#}
+
 with
 
 source as (
 
     select * from {{ source('netsuite', 'invoice_lines') }}
+    where "transaction" in (select id from {{ source('netsuite', 'invoices') }})
 
 ),
 

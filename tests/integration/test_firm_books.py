@@ -1,0 +1,263 @@
+"""The sandbox firm's books add up, read the way a connector reads them: through the APIs.
+
+Contracts have a clean version history; each billing model invoices what its contract says;
+payments and credit memos apply to real invoices; rates exist for every day. Where a defect
+bends a rule, the ground truth names the exception, and nothing else may bend it.
+"""
+
+from collections import defaultdict
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+import requests
+
+from psa_pipeline.money import to_cents
+from psa_pipeline.sandbox.fx import LONG_RUN
+from tests.helpers import (
+    harvest_records,
+    hr_roles_by_email,
+    hubspot_objects,
+    kantata_records,
+    start_sandbox,
+    suiteql,
+    truth,
+)
+
+
+@pytest.fixture(scope="module")
+def firm(tmp_path_factory):
+    """One small firm for every test here: they only read."""
+    server = start_sandbox(tmp_path_factory.mktemp("firm"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def contracts(firm) -> dict[str, list[dict]]:
+    """Contract versions (properties) by contract number, oldest first."""
+    by_number = defaultdict(list)
+    for record in hubspot_objects(firm, "p_contracts"):
+        by_number[record["properties"]["contract_number"]].append(record["properties"])
+    return {
+        number: sorted(versions, key=lambda v: int(v["version_number"]))
+        for number, versions in by_number.items()
+    }
+
+
+@pytest.fixture(scope="module")
+def lines(firm) -> list[dict]:
+    return suiteql(firm, "select * from transactionline")
+
+
+@pytest.fixture(scope="module")
+def transactions(firm) -> dict[str, dict]:
+    return {t["id"]: t for t in suiteql(firm, "select * from transaction")}
+
+
+def as_of(firm) -> date:
+    return date.fromisoformat(
+        requests.get(f"{firm.url}/_sandbox/health", timeout=10).json()["as_of"]
+    )
+
+
+def in_force(versions: list[dict], day: str) -> dict:
+    return next((v for v in reversed(versions) if v["effective_date"] <= day), versions[0])
+
+
+def invoiced_by(day: date, month: str) -> bool:
+    """Whether the invoice run for `month` (YYYY-MM) has happened by `day` (the 15th after)."""
+    first = date.fromisoformat(f"{month}-01")
+    return (first + timedelta(days=31)).replace(day=15) <= day
+
+
+def test_contract_versions_form_a_clean_history(contracts):
+    assert {v[0]["billing_model"] for v in contracts.values()} == {
+        "time_and_materials",
+        "fixed_fee",
+        "milestone",
+        "retainer",
+    }
+    assert any(len(versions) > 1 for versions in contracts.values())
+    for versions in contracts.values():
+        assert [int(v["version_number"]) for v in versions] == list(range(1, len(versions) + 1))
+        assert [v["contract_status"] for v in versions] == ["superseded"] * (len(versions) - 1) + [
+            "active"
+        ]
+        effective = [v["effective_date"] for v in versions]
+        assert effective == sorted(set(effective))
+        assert (
+            all(v["amendment_reason"] for v in versions[1:]) and not versions[0]["amendment_reason"]
+        )
+
+
+def test_each_deal_quote_adds_up_to_the_deal_amount(firm):
+    deals = {d["id"]: Decimal(d["properties"]["amount"]) for d in hubspot_objects(firm, "deals")}
+    quoted = defaultdict(Decimal)
+    for item in hubspot_objects(firm, "line_items", associations="deals"):
+        (deal,) = item["associations"]["deals"]["results"]
+        quoted[deal["id"]] += Decimal(item["properties"]["amount"])
+    assert quoted == deals
+
+
+def test_time_is_billed_at_the_contract_rate_in_force_unless_truth_says_superseded(
+    firm, contracts, lines
+):
+    entries = {e["id"]: e for e in harvest_records(firm, "time_entries")}
+    emails = {u["id"]: u["email"] for u in harvest_records(firm, "users")}
+    roles = hr_roles_by_email(firm)
+    by_code = {versions[0]["project_code"]: versions for versions in contracts.values()}
+    superseded = {int(d["record_id"]): d for d in truth(firm, "superseded_rate")}
+    assert superseded
+    checked = 0
+    for line in lines:
+        if "custcol_time_entry_id" not in line:
+            continue
+        entry = entries[int(line["custcol_time_entry_id"])]
+        role = roles[emails[entry["user"]["id"]]]
+        version = in_force(by_code[entry["project"]["code"]], entry["spent_date"])
+        contract_rate = Decimal(version[f"rate_{role.lower().replace(' ', '_')}"])
+        billed_rate = Decimal(line["rate"])
+        if int(line["uniquekey"]) in superseded:
+            hours = Decimal(str(entry["hours"]))
+            assert billed_rate != contract_rate
+            assert Decimal(superseded[int(line["uniquekey"])]["amount"]) == to_cents(
+                hours * contract_rate
+            ) - to_cents(hours * billed_rate)
+        else:
+            assert billed_rate == contract_rate
+        checked += 1
+    assert checked > 1000
+
+
+def test_fixed_fees_and_retainers_bill_what_the_contract_says(firm, contracts, lines, transactions):
+    today = as_of(firm)
+    fees = defaultdict(dict)  # contract number -> {month: amount}
+    for line in lines:
+        if line["item"] in ("Fixed fee", "Retainer"):
+            number, month = line["memo"].split()
+            assert transactions[line["transaction"]]["type"] == "CustInvc"
+            fees[number][month] = Decimal(line["foreignamount"])
+    models = {v[0]["billing_model"] for number, v in contracts.items() if number in fees}
+    assert models == {"fixed_fee", "retainer"}
+    finished = 0
+    for number, versions in contracts.items():
+        model, ends = versions[0]["billing_model"], versions[0]["end_date"]
+        if model == "retainer":
+            for month, amount in fees[number].items():
+                assert amount == Decimal(in_force(versions, f"{month}-01")["monthly_fee"])
+        if model == "fixed_fee" and invoiced_by(today, ends[:7]):
+            assert sum(fees[number].values()) == Decimal(versions[-1]["total_value"])
+            finished += 1
+    assert finished
+
+
+def test_completed_milestones_are_invoiced_or_named_in_the_truth(firm, contracts, lines):
+    today = as_of(firm)
+    invoiced = defaultdict(list)
+    for line in lines:
+        if "custcol_milestone_id" in line:
+            invoiced[line["custcol_milestone_id"]].append(Decimal(line["foreignamount"]))
+    missed = {d["record_id"] for d in truth(firm, "milestone_not_invoiced")}
+    due = [
+        s
+        for s in kantata_records(firm, "stories")
+        if s["story_type"] == "milestone"
+        and s["budget_estimate_in_cents"]
+        and invoiced_by(today, s["due_date"][:7])
+    ]
+    assert due
+    for story in due:
+        assert story["state"] == "completed"
+        billed = invoiced.pop(story["id"], [])
+        if story["id"] in missed:
+            assert billed == []
+        else:
+            assert billed == [Decimal(story["budget_estimate_in_cents"]) / 100]
+    assert not invoiced  # nothing billed that is not a completed milestone
+
+
+def test_approved_billable_expenses_are_invoiced_or_named_in_the_truth(firm, lines):
+    today = as_of(firm)
+    billed = defaultdict(int)
+    for line in lines:
+        if "custcol_expense_id" in line:
+            billed[int(line["custcol_expense_id"])] += 1
+    missed = {int(d["record_id"]) for d in truth(firm, "expense_not_invoiced")}
+    expenses = harvest_records(firm, "expenses")
+    due = [
+        e
+        for e in expenses
+        if e["billable"] and e["is_closed"] and invoiced_by(today, e["spent_date"][:7])
+    ]
+    assert due and len(due) < len(expenses)
+    for expense in due:
+        assert billed[expense["id"]] == (0 if expense["id"] in missed else 1)
+    assert set(billed) <= {e["id"] for e in due}
+
+
+def test_payments_and_credit_memos_apply_to_invoices(firm, transactions):
+    links = suiteql(firm, "select * from previoustransactionlink")
+    applied = defaultdict(Decimal)
+    for link in links:
+        document, invoice = transactions[link["nextdoc"]], transactions[link["previousdoc"]]
+        assert invoice["type"] == "CustInvc"
+        assert (
+            document["type"] == {"Payment": "CustPymt", "Credit Memo": "CustCred"}[link["linktype"]]
+        )
+        assert Decimal(document["foreigntotal"]) == Decimal(link["foreignamount"]) > 0
+        assert (
+            document["trandate"] >= invoice["trandate"]
+            and document["currency"] == invoice["currency"]
+        )
+        applied[invoice["id"]] += Decimal(link["foreignamount"])
+    documents = [t for t in transactions.values() if t["type"] in ("CustPymt", "CustCred")]
+    assert len(documents) == len(links)
+    invoices = [t for t in transactions.values() if t["type"] == "CustInvc"]
+    for invoice in invoices:
+        total, paid = Decimal(invoice["foreigntotal"]), applied[invoice["id"]]
+        assert paid <= total
+        assert (invoice["status"] == "paidInFull") == (paid == total)
+    statuses = {invoice["status"] for invoice in invoices}
+    assert statuses == {"open", "paidInFull"}
+    assert {link["linktype"] for link in links} == {"Payment", "Credit Memo"}
+
+
+def test_exchange_rates_are_published_every_day(firm):
+    rates = defaultdict(list)
+    for rate in suiteql(firm, "select * from currencyrate"):
+        assert rate["basecurrency"] == "USD"
+        rates[rate["transactioncurrency"]].append(
+            (rate["effectivedate"], Decimal(rate["exchangerate"]))
+        )
+    assert set(rates) == set(LONG_RUN)
+    for currency, series in rates.items():
+        days = sorted(day for day, _ in series)
+        first = date.fromisoformat(days[0])
+        assert days == [(first + timedelta(days=n)).isoformat() for n in range(len(days))]
+        assert days[-1] == as_of(firm).isoformat()
+        level = Decimal(str(LONG_RUN[currency]))
+        assert all(level * Decimal("0.8") < value < level * Decimal("1.25") for _, value in series)
+        assert len({value for _, value in series}) > len(series) // 2  # rates move
+
+
+def test_clients_have_parents_and_cross_references_in_each_system(firm):
+    companies = {c["id"]: c["properties"] for c in hubspot_objects(firm, "companies")}
+    parents = {p["hs_parent_company_id"] for p in companies.values()} - {None}
+    assert parents and parents <= set(companies)
+    customers = {c["id"]: c for c in suiteql(firm, "select * from customer")}
+    assert {c["parent"] for c in customers.values() if "parent" in c} <= set(customers)
+    wrong = {d["record_id"] for d in truth(firm, "wrong_external_id")}
+    for customer_id, customer in customers.items():
+        if "externalid" in customer and customer_id not in wrong:
+            company = companies[customer["externalid"]]
+            assert customer["url"].endswith(company["domain"])
+    noted = [c for c in companies.values() if c["netsuite_customer_id"]]
+    assert noted and all(c["netsuite_customer_id"] in customers for c in noted)
+    jobs = suiteql(firm, "select * from job")
+    codes = {d["properties"]["psa_project_code"] for d in hubspot_objects(firm, "deals")}
+    assert jobs and all(j["parent"] in customers and j["entityid"] in codes for j in jobs)
+    projects = harvest_records(firm, "projects")
+    assert {p["client"]["id"] for p in projects} == {
+        c["id"] for c in harvest_records(firm, "clients")
+    }
