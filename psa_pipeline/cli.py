@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from psa_pipeline.sandbox.plan import SIZES, FirmConfig
+from psa_pipeline.sandbox.plan import KNOB_LIMITS, SIZES, DefectRates, FirmConfig
 from psa_pipeline.settings import SANDBOX_TOKEN, load_settings
 
 
@@ -25,6 +25,16 @@ def main(argv: list[str] | None = None) -> int:
         sub.add_argument("--seed", type=int, default=None, help="default: PSA_SANDBOX_SEED or 7")
         sub.add_argument(
             "--size", choices=sorted(SIZES), default=None, help="default: PSA_SANDBOX_SIZE or small"
+        )
+        for knob in KNOB_LIMITS:
+            sub.add_argument(
+                f"--{knob}", type=int, default=None, help=f"override the size's {knob}"
+            )
+        sub.add_argument(
+            "--defects",
+            type=json.loads,
+            default={},
+            help='defect rates as JSON, e.g. \'{"unbilled_time": 0.05, "malformed_records": 5}\'',
         )
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8765)
@@ -52,10 +62,15 @@ def main(argv: list[str] | None = None) -> int:
     from psa_pipeline.sandbox.server import open_firm
     from psa_pipeline.sandbox.server import serve as serve_firm
 
-    firm = FirmConfig(
-        seed=settings.sandbox_seed if args.seed is None else args.seed,
-        size=args.size or settings.sandbox_size,
-    )
+    try:
+        firm = FirmConfig(
+            seed=settings.sandbox_seed if args.seed is None else args.seed,
+            size=args.size or settings.sandbox_size,
+            defects=DefectRates(**args.defects),
+            **{knob: getattr(args, knob) for knob in KNOB_LIMITS},
+        )
+    except (TypeError, ValueError) as error:
+        parser.error(f"bad firm configuration: {error}")
     store = open_firm(firm, settings.sandbox_dir)
     if args.sandbox_command == "truth":
         json.dump({"firm": firm.key, "defects": store.truth()}, sys.stdout, indent=2)

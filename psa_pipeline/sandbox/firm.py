@@ -27,7 +27,6 @@ from psa_pipeline.sandbox.plan import (
     ENTITIES,
     INITIAL_AS_OF,
     ROLES,
-    SIZES,
     Client,
     ContractVersion,
     FirmConfig,
@@ -67,6 +66,7 @@ def generate(config: FirmConfig, store: SandboxStore) -> None:
                     "size": config.size,
                     "key": config.key,
                     "defects": config.defects_json,
+                    "knobs": config.knobs_json,
                     "as_of": (plan.earliest - timedelta(days=1)).isoformat(),
                 }.items()
             ],
@@ -119,7 +119,7 @@ def _simulate_day(conn, plan: FirmPlan, config: FirmConfig, day: date) -> None:
     _erp_records(conn, plan, config, day)
     _psa_events(conn, plan, day)
     _time_tool_records(conn, plan, day)
-    if day >= first_day(SIZES[config.size]) and day.weekday() < 5:
+    if day >= first_day(config.scale) and day.weekday() < 5:
         _log_time(conn, stream("time"), plan, config, day)
         _log_expenses(conn, stream("expenses"), plan, day)
     if day.weekday() == 0:

@@ -13,6 +13,7 @@ them as ground truth when they happen.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import json
@@ -93,15 +94,36 @@ class DefectRates:
     malformed_records: int = 0  # records re-written broken after generation (a count)
 
 
+KNOB_LIMITS = {"consultants": (2, 20_000), "clients": (1, 5_000), "months": (1, 60)}
+
+
 @dataclass(frozen=True)
 class FirmConfig:
+    """A size, with any of its knobs (consultants, clients, months) set explicitly."""
+
     seed: int = 7
     size: str = "small"
     defects: DefectRates = field(default_factory=DefectRates)
+    consultants: int | None = None
+    clients: int | None = None
+    months: int | None = None
 
     def __post_init__(self):
         if self.size not in SIZES:
             raise ValueError(f"unknown firm size {self.size!r}; choose one of {sorted(SIZES)}")
+        for knob, (low, high) in KNOB_LIMITS.items():
+            value = getattr(self, knob)
+            if value is not None and not low <= value <= high:
+                raise ValueError(f"{knob} must be between {low} and {high}, not {value}")
+
+    @property
+    def scale(self) -> FirmSize:
+        """The size's figures, with the knobs set explicitly taking their place."""
+        return dataclasses.replace(SIZES[self.size], **self._knobs)
+
+    @property
+    def _knobs(self) -> dict[str, int]:
+        return {knob: getattr(self, knob) for knob in KNOB_LIMITS if getattr(self, knob)}
 
     @classmethod
     def of_meta(cls, meta) -> FirmConfig:
@@ -110,7 +132,12 @@ class FirmConfig:
             seed=int(meta("seed")),
             size=meta("size"),
             defects=DefectRates(**json.loads(meta("defects"))),
+            **json.loads(meta("knobs")),
         )
+
+    @property
+    def knobs_json(self) -> str:
+        return json.dumps(self._knobs, sort_keys=True)
 
     @property
     def defects_json(self) -> str:
@@ -120,6 +147,7 @@ class FirmConfig:
     def key(self) -> str:
         """Names the store file: one firm per distinct configuration."""
         key = f"{self.size}-s{self.seed}"
+        key += "".join(f"-{knob[:2]}{value}" for knob, value in self._knobs.items())
         if self.defects != DefectRates():
             key += "-d" + hashlib.sha256(self.defects_json.encode()).hexdigest()[:8]
         return key
@@ -498,7 +526,7 @@ class FirmPlan:
 def plan_firm(config: FirmConfig) -> FirmPlan:
     """Everything structural, drawn from the seed alone."""
     rng = random.Random(f"{config.seed}:plan")
-    size = SIZES[config.size]
+    size = config.scale
     start = first_day(size)
     consultants = _staff(rng, size.consultants, start, horizon())
     operating, groups = _clients(rng, size.clients, config.defects)
@@ -611,7 +639,8 @@ def _staff_project(rng, consultants: list[Consultant], starts_on: date, team_siz
     thousands of projects.
     """
     drawn = rng.sample(consultants, k=min(len(consultants), 6 * team_size))
-    available = [c for c in drawn if c.employed(starts_on)]
+    # on staff when the PSA workspace opens (two days early) and the assignments are made
+    available = [c for c in drawn if c.employed(starts_on - timedelta(days=2))]
     available.sort(key=lambda c: (sum(p.active(starts_on) for p in c.projects), rng.random()))
     return available[:team_size]
 

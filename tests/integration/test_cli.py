@@ -3,6 +3,7 @@
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -85,3 +86,31 @@ def test_truth_prints_the_injected_defects(tmp_path):
     truth = json.loads(result.stdout)
     assert truth["firm"] == "small-s3" and truth["defects"]
     assert {"unbilled_time", "time_billed_twice"} <= {d["kind"] for d in truth["defects"]}
+
+
+def test_knobs_and_defect_rates_shape_the_firm(tmp_path):
+    result = subprocess.run(
+        [CLI, "sandbox", "truth", "--size", "small", "--consultants", "6", "--months", "2"]
+        + ["--defects", '{"malformed_records": 3, "unbilled_time": 0}'],
+        env={**os.environ, "PSA_DATA_DIR": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    truth = json.loads(result.stdout)
+    assert truth["firm"].startswith("small-s7-co6-mo2-d")
+    kinds = [d["kind"] for d in truth["defects"]]
+    assert kinds.count("malformed_record") == 3 and "unbilled_time" not in kinds
+    (store,) = (tmp_path / "sandbox").glob("*.sqlite")
+    with sqlite3.connect(store) as conn:
+        first_spent = conn.execute("select min(spent_date) from harvest_time_entries").fetchone()
+        founders = conn.execute("select count(*) from harvest_users where id < 3102007")
+        assert first_spent == ("2026-05-01",) and founders.fetchone() == (6,)
+    refused = subprocess.run(
+        [CLI, "sandbox", "truth", "--defects", '{"typo_rate": 1}'],
+        env={**os.environ, "PSA_DATA_DIR": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert refused.returncode == 2 and "typo_rate" in refused.stderr

@@ -55,6 +55,8 @@ def test_people_assigned_are_psa_users_and_log_time_on_the_project(sandbox):
     users = {u["id"]: u for u in kantata_records(sandbox, "users")}
     assignments = kantata_records(sandbox, "assignments")
     assert assignments and all(a["assignee_id"] in users for a in assignments)
+    # nobody is assigned before they join: the user exists when the workspace is staffed
+    assert all(users[a["assignee_id"]]["created_at"] <= a["created_at"] for a in assignments)
     # the PSA user is the HR employee with the same e-mail, who books time to that workspace
     hr = dict(rows(sandbox, "select work_email, id from bamboohr_employees"))
     workspace_code = {
