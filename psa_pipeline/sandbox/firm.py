@@ -573,6 +573,14 @@ def _psa_events(conn, plan: FirmPlan, day: date) -> None:
                 for n, member in enumerate(p.team)
             ],
         )
+    for p in plan.projects_opened_on.get(day, []):  # every rate change signed by now
+        if p.has_workspace:
+            for version in p.contract.rate_changes:
+                if version.signed_on <= day:
+                    _rate_card(conn, p, version, stamp)
+    for p, version in plan.amendments_signed_on.get(day, []):  # and each one signed later
+        if p.has_workspace and p.opened_on < day and version in p.contract.rate_changes:
+            _rate_card(conn, p, version, stamp)
     for _, story in plan.milestones_due_on.get(day, []):
         conn.execute(
             "update kantata_stories set state = 'completed', updated_at = ? where id = ?",
@@ -588,6 +596,28 @@ def _psa_events(conn, plan: FirmPlan, day: date) -> None:
             "where workspace_id = ? and story_type = 'task'",
             (iso(at(day, 17)), p.workspace_id),
         )
+
+
+def _rate_card(conn, project: Project, version: ContractVersion, stamp: str) -> None:
+    """The workspace's bill rate per role from the version's effective date, as the PSA keeps it."""
+    insert(
+        conn,
+        "kantata_rate_cards",
+        [
+            {
+                "id": version.id * 10 + n,
+                "workspace_id": project.workspace_id,
+                "title": f"{project.contract.number} v{version.number}",
+                "role": role,
+                "rate_in_cents": int(version.rates[role] * 100),
+                "currency": project.client.currency,
+                "effective_date": version.effective_on.isoformat(),
+                "created_at": stamp,
+                "updated_at": stamp,
+            }
+            for n, role in enumerate(ROLES)
+        ],
+    )
 
 
 # ---------------------------------------------------------------------------------- time tool

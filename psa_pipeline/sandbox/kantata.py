@@ -24,6 +24,7 @@ COLLECTIONS = {
     "workspaces": "kantata_workspaces",
     "stories": "kantata_stories",
     "assignments": "kantata_assignments",
+    "rate_cards": "kantata_rate_cards",
     "users": "kantata_users",
 }
 ORDERS = {"id:asc": "id asc", "updated_at:asc": "updated_at asc, id asc"}
@@ -56,7 +57,7 @@ def _list(
     if updated_after is not None:
         clauses.append("updated_at > ?")
         params.append(iso(updated_after))
-    if workspace_id is not None and collection in ("stories", "assignments"):
+    if workspace_id is not None and collection in ("stories", "assignments", "rate_cards"):
         clauses.append("workspace_id = ?")
         params.append(workspace_id)
     where = f"where {' and '.join(clauses)}" if clauses else ""

@@ -301,6 +301,15 @@ class Contract:
         """The version in force on `day` (the original, before the project starts)."""
         return next((v for v in reversed(self.versions) if v.effective_on <= day), self.versions[0])
 
+    @property
+    def rate_changes(self) -> list[ContractVersion]:
+        """The original and every version that changed the rates."""
+        return [
+            v
+            for n, v in enumerate(self.versions)
+            if n == 0 or v.rates != self.versions[n - 1].rates
+        ]
+
     def rate_on(self, role: str, day: date) -> Decimal:
         return self.version_on(day).rates[role]
 

@@ -261,3 +261,25 @@ def test_clients_have_parents_and_cross_references_in_each_system(firm):
     assert {p["client"]["id"] for p in projects} == {
         c["id"] for c in harvest_records(firm, "clients")
     }
+
+
+def test_the_psa_rate_cards_follow_the_contract_versions(firm, contracts):
+    by_code = {versions[0]["project_code"]: versions for versions in contracts.values()}
+    workspaces = {w["id"]: w["title"].split(" ", 1)[0] for w in kantata_records(firm, "workspaces")}
+    cards = kantata_records(firm, "rate_cards")
+    assert {c["workspace_id"] for c in cards} == set(workspaces)
+    for card in cards:
+        versions = by_code[workspaces[card["workspace_id"]]]
+        number = int(card["title"].rsplit("v", 1)[1])
+        version = versions[number - 1]
+        assert card["effective_date"] == version["effective_date"]
+        role = card["role"].lower().replace(" ", "_")
+        assert Decimal(card["rate_in_cents"]) / 100 == Decimal(version[f"rate_{role}"])
+    rate_changes = sum(
+        1
+        for versions in contracts.values()
+        for amendment in versions[1:]
+        if amendment["amendment_reason"] == "Rate change"
+        and versions[0]["project_code"] in set(workspaces.values())
+    )
+    assert len({c["title"] for c in cards}) == len(workspaces) + rate_changes
