@@ -260,7 +260,7 @@ def _bill_milestones(conn, rng, config: FirmConfig, invoice: _Invoice) -> None:
     for story in project.stories:
         if story.amount is None or not (invoice.month <= story.due_on < next_month(invoice.month)):
             continue
-        if project.has_workspace and rng.random() < config.defects.milestone_not_invoiced:
+        if rng.random() < config.defects.milestone_not_invoiced:
             record_truth(
                 conn,
                 "milestone_not_invoiced",

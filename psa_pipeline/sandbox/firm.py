@@ -224,6 +224,11 @@ def _crm_events(conn, plan: FirmPlan, day: date) -> None:
                 for n, line in enumerate(deal.quote)
             ],
         )
+    for _, deal, stage in plan.deal_stages_on.get(day, []):
+        conn.execute(
+            "update hubspot_deals set dealstage = ?, hs_lastmodifieddate = ? where id = ?",
+            (stage, iso(at(day, 14)), deal.id),
+        )
     closed = iso(at(day, 16))
     for deal in plan.deals_closing_on.get(day, []):
         conn.execute(
@@ -357,7 +362,7 @@ def _erp_records(conn, plan: FirmPlan, config: FirmConfig, day: date) -> None:
     """
     stamp = iso(at(day, 15))
     for client in plan.customers_created_on.get(day, []):
-        _create_customer(conn, plan, config, client, client.erp_customer_id, client.name, stamp)
+        _create_customer(conn, plan, config, client, day)
         if not client.crm_erp_id_missing:
             conn.execute(
                 "update hubspot_companies set netsuite_customer_id = ?, hs_lastmodifieddate = ? "
@@ -370,8 +375,8 @@ def _erp_records(conn, plan: FirmPlan, config: FirmConfig, day: date) -> None:
             continue
         if project.erp_customer_id != project.client.erp_customer_id:
             _create_duplicate_customer(conn, plan, config, project, stamp)
-        if not project.has_erp_job:
-            _never_set_up(conn, project, deal.amount, "netsuite", "an ERP job")
+        if not project.set_up:
+            _never_set_up(conn, project, deal.amount)
             continue
         insert(
             conn,
@@ -400,10 +405,14 @@ def _erp_records(conn, plan: FirmPlan, config: FirmConfig, day: date) -> None:
         )
 
 
-def _create_customer(conn, plan, config, client: Client, customer_id: int, name: str, stamp: str):
+def _create_customer(conn, plan: FirmPlan, config: FirmConfig, client: Client, day: date) -> None:
+    """The client's ERP customer, its CRM reference typed in by hand (sometimes wrongly)."""
+    customer_id, name, stamp = client.erp_customer_id, client.name, iso(at(day, 15))
     external_id = None if client.erp_external_id_missing else client.company_id
-    if client.erp_external_id_wrong:
-        others = [c for c in plan.clients if c is not client]
+    others = [
+        c for c, created in plan.company_created.items() if c is not client and created <= day
+    ]
+    if client.erp_external_id_wrong and others:
         external_id = (
             random.Random(f"{config.seed}:wrong-reference:{client.id}").choice(others).company_id
         )
@@ -475,16 +484,21 @@ def _create_duplicate_customer(conn, plan, config, project: Project, stamp: str)
     )
 
 
-def _never_set_up(conn, project: Project, amount: Decimal, system: str, what: str) -> None:
+def _never_set_up(conn, project: Project, amount: Decimal) -> None:
+    """The deal is won and the contract signed, but no one sets the project up: never done."""
     record_truth(
         conn,
         "won_deal_without_project",
-        system,
+        "hubspot",
         project.deal_id,
         amount,
         project.client.currency,
-        f"won deal {project.deal_id} ({project.code}) was never set up as {what}",
-        {"hubspot/deals": [project.deal_id]},
+        f"won deal {project.deal_id} ({project.code}) was never set up in the PSA or the ERP, "
+        "so it was never staffed, worked or invoiced",
+        {
+            "hubspot/deals": [project.deal_id],
+            "hubspot/p_contracts": [project.contract.versions[0].id],
+        },
     )
 
 
@@ -516,9 +530,6 @@ def _psa_events(conn, plan: FirmPlan, day: date) -> None:
             (stamp, c.psa_user_id),
         )
     for p in plan.projects_opened_on.get(day, []):
-        if not p.has_workspace:
-            _never_set_up(conn, p, plan.deals_by_id[p.deal_id].amount, "kantata", "a PSA workspace")
-            continue
         insert(
             conn,
             "kantata_workspaces",
@@ -574,12 +585,11 @@ def _psa_events(conn, plan: FirmPlan, day: date) -> None:
             ],
         )
     for p in plan.projects_opened_on.get(day, []):  # every rate change signed by now
-        if p.has_workspace:
-            for version in p.contract.rate_changes:
-                if version.signed_on <= day:
-                    _rate_card(conn, p, version, stamp)
+        for version in p.contract.rate_changes:
+            if version.signed_on <= day:
+                _rate_card(conn, p, version, stamp)
     for p, version in plan.amendments_signed_on.get(day, []):  # and each one signed later
-        if p.has_workspace and p.opened_on < day and version in p.contract.rate_changes:
+        if p.opened_on < day and version in p.contract.rate_changes:
             _rate_card(conn, p, version, stamp)
     for _, story in plan.milestones_due_on.get(day, []):
         conn.execute(
@@ -649,7 +659,18 @@ def _time_tool_records(conn, plan: FirmPlan, day: date) -> None:
             (stamp, c.harvest_user_id),
         )
     for project in plan.projects_opened_on.get(day, []):
-        _time_tool_project(conn, project, project.id, project.code, stamp)
+        _time_tool_project(conn, project, project.id, project.code, day)
+    for c, change in plan.pay_changes_on.get(day, []):
+        conn.execute(
+            "update harvest_users set cost_rate = ?, updated_at = ? where id = ?",
+            (float(change.rate), stamp, c.harvest_user_id),
+        )
+    for project, version in plan.amendments_signed_on.get(day, []):
+        if project.contract.billing_model in ("fixed_fee", "milestone"):
+            conn.execute(
+                "update harvest_projects set fee = ?, updated_at = ? where id = ?",
+                (float(version.total_value), stamp, project.id),
+            )
     for project in plan.projects_closed_on.get(day, []):
         conn.execute(
             "update harvest_projects set is_active = 0, updated_at = ? where code in (?, ?)",
@@ -657,21 +678,22 @@ def _time_tool_records(conn, plan: FirmPlan, day: date) -> None:
         )
 
 
-def _time_tool_project(conn, project: Project, project_id: int, code: str, stamp: str) -> None:
+def _time_tool_project(conn, project: Project, project_id: int, code: str, day: date) -> None:
     """The time tool's project (and its client, the first time); nothing if it exists."""
-    client = project.client
+    client, stamp = project.client, iso(at(day, 9))
     conn.execute(
         "insert or ignore into harvest_clients values (?, ?, ?, 1, ?, ?)",
         (client.id, client.harvest_name, client.currency, stamp, stamp),
     )
     model = project.contract.billing_model
     conn.execute(
-        "insert or ignore into harvest_projects values (?, ?, ?, ?, 1, 1, ?, ?, ?, ?, ?, ?, ?)",
+        "insert or ignore into harvest_projects values (?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?)",
         (
             project_id,
             client.id,
             project.name,
             code,
+            int(day < project.ends_on),  # a stray code first used on the last day starts closed
             int(model in ("fixed_fee", "milestone")),
             "People" if model == "time_and_materials" else "none",
             float(project.contract.versions[0].total_value)
@@ -714,10 +736,16 @@ def _log_time(conn, rng: random.Random, plan: FirmPlan, config: FirmConfig, day:
             billable = rng.random() < 0.9
             entry_id = next_id + len(rows)
             code, time_tool_project_id = project.code, project.id
-            if billable and rng.random() < config.defects.unmapped_project_code:
+            rate = project.contract.time_tool_rate_on(consultant.role, day)
+            # only time that would have been billed by the hour, at the right rate, is lost
+            if (
+                billable
+                and project.contract.billing_model == "time_and_materials"
+                and rate == project.contract.rate_on(consultant.role, day)
+                and rng.random() < config.defects.unmapped_project_code
+            ):
                 code, time_tool_project_id = project.unmapped_code, project.id + 500_000
-                _time_tool_project(conn, project, time_tool_project_id, code, stamp)
-                rate = project.contract.rate_on(consultant.role, day)
+                _time_tool_project(conn, project, time_tool_project_id, code, day)
                 record_truth(
                     conn,
                     "unmapped_project_code",
@@ -738,9 +766,7 @@ def _log_time(conn, rng: random.Random, plan: FirmPlan, config: FirmConfig, day:
                     "is_closed": 0,
                     "is_billed": 0,
                     "billable": int(billable),
-                    "billable_rate": float(project.contract.time_tool_rate_on(consultant.role, day))
-                    if billable
-                    else None,
+                    "billable_rate": float(rate) if billable else None,
                     "cost_rate": float(consultant.cost_rate_on(day)),
                     "user_id": consultant.harvest_user_id,
                     "user_name": consultant.name,

@@ -59,6 +59,12 @@ CLIENT_WORDS = (
 CLIENT_SUFFIXES = ["Holdings", "Logistics", "Health", "Energy", "Retail", "Labs", "Bank", "Foods"]
 # how a name typed by hand into another system drifts from the CRM's
 NAME_VARIANTS = ["{name}", "{name}", "{name} Ltd", "{upper}", "{name}, Inc.", "The {name}"]
+OPEN_STAGES = [
+    "appointmentscheduled",
+    "qualifiedtobuy",
+    "presentationscheduled",
+    "decisionmakerboughtin",
+]
 DEAL_KINDS = ["Advisory", "Implementation", "Audit", "Strategy"]
 CURRENCIES = ["USD", "USD", "EUR", "GBP"]
 BILLING_MODELS = {"time_and_materials": 55, "fixed_fee": 20, "milestone": 15, "retainer": 10}
@@ -87,11 +93,21 @@ class DefectRates:
     time_billed_twice: float = 0.004  # a billed entry billed again on the next month's invoice
     milestone_not_invoiced: float = 0.05  # a completed milestone of a milestone contract
     expense_not_invoiced: float = 0.03  # an approved billable expense left off its invoice
-    won_deal_without_project: float = 0.05  # never set up in the PSA, or in the ERP
+    won_deal_without_project: float = 0.05  # never set up in the PSA or the ERP, so never done
     unmapped_project_code: float = 0.004  # billable time booked to a code no other system knows
     duplicate_customer: float = 0.25  # a client entered in the ERP a second time, under a variant
     wrong_external_id: float = 0.05  # an ERP customer whose CRM reference points elsewhere
     malformed_records: int = 0  # records re-written broken after generation (a count)
+
+    def __post_init__(self):
+        for name, value in asdict(self).items():
+            if name == "malformed_records":
+                if not isinstance(value, int) or value < 0:
+                    raise ValueError(
+                        f"malformed_records must be a count (0 or more), not {value!r}"
+                    )
+            elif not isinstance(value, int | float) or not 0 <= value <= 1:
+                raise ValueError(f"{name} must be a probability from 0 to 1, not {value!r}")
 
 
 KNOB_LIMITS = {"consultants": (2, 20_000), "clients": (1, 5_000), "months": (1, 60)}
@@ -374,8 +390,7 @@ class Project:
     ends_on: date
     deal_id: int
     erp_customer_id: int  # the client's ERP customer, or its duplicate (a defect)
-    has_workspace: bool = True  # False: the PSA never set it up (a defect)
-    has_erp_job: bool = True  # False: the ERP never set it up (a defect)
+    set_up: bool = True  # False: never set up in the PSA or the ERP, so never staffed (a defect)
     team: list[Consultant] = field(default_factory=list)
     stories: list[Story] = field(default_factory=list)
 
@@ -417,6 +432,15 @@ class Deal:
     def amount(self) -> Decimal:
         return sum((line.amount for line in self.quote), Decimal(0))
 
+    @property
+    def stages(self) -> list[tuple[date, str]]:
+        """The stages a deal moves through on the way to its close, evenly spaced."""
+        span = (self.closes_on - self.created_on).days
+        return [
+            (self.created_on + timedelta(days=span * n // 4), stage)
+            for n, stage in enumerate(OPEN_STAGES[1:], start=1)
+        ]
+
 
 # ---------------------------------------------------------------------------------- the plan
 
@@ -440,7 +464,13 @@ class FirmPlan:
 
     @functools.cached_property
     def projects(self) -> list[Project]:
+        """Every won deal's project, set up or not."""
         return [deal.project for deal in self.deals if deal.project]
+
+    @functools.cached_property
+    def delivered(self) -> list[Project]:
+        """The projects set up in the PSA and the ERP: the ones worked, amended and invoiced."""
+        return [project for project in self.projects if project.set_up]
 
     @functools.cached_property
     def deals_by_id(self) -> dict[int, Deal]:
@@ -456,7 +486,7 @@ class FirmPlan:
 
     @functools.cached_property
     def _projects_by_month(self) -> dict[date, list[Project]]:
-        pairs = [(month, p) for p in self.projects for month in p.contract.months]
+        pairs = [(month, p) for p in self.delivered for month in p.contract.months]
         return {
             month: [p for _, p in pairs] for month, pairs in _index(pairs, lambda mp: mp[0]).items()
         }
@@ -494,31 +524,40 @@ class FirmPlan:
 
     @functools.cached_property
     def projects_opened_on(self) -> dict[date, list[Project]]:
-        return _index(self.projects, lambda p: p.opened_on)
+        return _index(self.delivered, lambda p: p.opened_on)
 
     @functools.cached_property
     def projects_closed_on(self) -> dict[date, list[Project]]:
-        return _index(self.projects, lambda p: p.ends_on)
+        return _index(self.delivered, lambda p: p.ends_on)
 
     @functools.cached_property
     def amendments_signed_on(self) -> dict[date, list[tuple[Project, ContractVersion]]]:
-        pairs = [(p, v) for p in self.projects for v in p.contract.versions[1:]]
+        pairs = [(p, v) for p in self.delivered for v in p.contract.versions[1:]]
         return _index(pairs, lambda pv: pv[1].signed_on)
 
     @functools.cached_property
     def milestones_due_on(self) -> dict[date, list[tuple[Project, Story]]]:
-        pairs = [(p, s) for p in self.projects for s in p.stories if s.kind == "milestone"]
+        pairs = [(p, s) for p in self.delivered for s in p.stories if s.kind == "milestone"]
         return _index(pairs, lambda ps: ps[1].due_on)
 
     @functools.cached_property
-    def companies_created_on(self) -> dict[date, list[Client]]:
+    def deal_stages_on(self) -> dict[date, list[tuple[date, Deal, str]]]:
+        moves = [(day, deal, stage) for deal in self.deals for day, stage in deal.stages]
+        return _index(moves, lambda move: move[0])
+
+    @functools.cached_property
+    def company_created(self) -> dict[Client, date]:
         """A company enters the CRM with its first deal; a parent group with its first child."""
         first: dict[Client, date] = {}
         for deal in sorted(self.deals, key=lambda d: d.created_on):
             for client in (deal.client.parent, deal.client):
                 if client is not None:
                     first.setdefault(client, deal.created_on)
-        return _index(first, lambda client: first[client])
+        return first
+
+    @functools.cached_property
+    def companies_created_on(self) -> dict[date, list[Client]]:
+        return _index(self.company_created, lambda client: self.company_created[client])
 
     @functools.cached_property
     def customers_created_on(self) -> dict[date, list[Client]]:
@@ -703,17 +742,15 @@ def _pipeline(
         closes_on = day + timedelta(days=rng.randint(10, 60))
         outcome = "closedwon" if rng.random() < 0.7 else rng.choice(["closedlost", "contractsent"])
         senior_rate = rng.randrange(120, 225, 5)
-        months = rng.randint(3, 9)
+        starts_on = closes_on + timedelta(days=rng.randint(3, 14))  # if it is won
+        ends_on = starts_on + timedelta(days=30 * rng.randint(3, 9))
         model = rng.choice(models)
-        quote = _quote(rng, model, senior_rate, rng.randrange(240, 1600, 30), months + 1)
+        hours = rng.randrange(240, 1600, 30)
+        quote = _quote(rng, model, senior_rate, hours, len(months_spanned(starts_on, ends_on)))
         name = f"{client.name} - {rng.choice(DEAL_KINDS)}"
         project = None
         if outcome == "closedwon":
             projects += 1
-            starts_on = closes_on + timedelta(days=rng.randint(3, 14))
-            ends_on = starts_on + timedelta(days=30 * months)
-            missing = rng.random() < defects.won_deal_without_project
-            missing_in_psa = missing and rng.random() < 0.6
             project = Project(
                 id=40_000 + projects,
                 code=f"PRJ-{1000 + projects}",
@@ -726,12 +763,12 @@ def _pipeline(
                 ends_on=ends_on,
                 deal_id=deal_id,
                 erp_customer_id=client.erp_customer_id,
-                has_workspace=not missing_in_psa,
-                has_erp_job=not (missing and not missing_in_psa),
+                set_up=rng.random() >= defects.won_deal_without_project,
             )
-            project.team = _staff_project(rng, consultants, starts_on, rng.randint(2, 6))
-            for member in project.team:
-                member.projects.append(project)
+            if project.set_up:
+                project.team = _staff_project(rng, consultants, starts_on, rng.randint(2, 6))
+                for member in project.team:
+                    member.projects.append(project)
             project.stories = _stories(rng, project)
         deals.append(
             Deal(

@@ -13,7 +13,7 @@ import random
 from decimal import Decimal
 
 from psa_pipeline.money import money_text
-from psa_pipeline.sandbox.calendar import at, iso
+from psa_pipeline.sandbox.calendar import at, iso, months_before
 from psa_pipeline.sandbox.plan import INITIAL_AS_OF, FirmConfig
 
 LEAKAGE = {  # money the firm lost or owes: a leakage mart must find each, to the cent
@@ -65,15 +65,21 @@ MALFORMATIONS = [
     ("harvest_time_entries", "project_id", None, "no project id"),
     ("harvest_expenses", "client_currency", "ZZZ", "unknown currency ZZZ"),
 ]
-ENDPOINTS = {"harvest_time_entries": "harvest/time_entries", "harvest_expenses": "harvest/expenses"}
+# table: (its endpoint, the invoice-line column that bills its records)
+TABLES = {
+    "harvest_time_entries": ("harvest/time_entries", "custcol_time_entry_id"),
+    "harvest_expenses": ("harvest/expenses", "custcol_expense_id"),
+}
 
 
 def inject_malformed_records(conn, config: FirmConfig) -> None:
     """Re-write a few records broken, one kind after another, after everything else is drawn.
 
     A separate random stream keeps every other record identical to the clean firm of the same
-    seed, so a test can load the clean firm and then the broken one into one warehouse. Records
-    already involved in another defect are left alone: each record tells one story.
+    seed, so a test can load the clean firm and then the broken one into one warehouse. Only
+    records that billing is done with are broken (non-billable, or invoiced before the month the
+    next invoice run may bill again), so no later day of the firm bills a broken record; records
+    already involved in another defect are left alone: each tells one story.
     """
     rng = random.Random(f"{config.seed}-malformed-records")
     involved = {
@@ -83,10 +89,22 @@ def inject_malformed_records(conn, config: FirmConfig) -> None:
         for record in ids
     }
     stamp = iso(at(INITIAL_AS_OF, 23, 59))
+    settled_before = months_before(INITIAL_AS_OF, 1).isoformat()
     for n in range(config.defects.malformed_records):
         table, column, value, detail = MALFORMATIONS[n % len(MALFORMATIONS)]
-        ids = [str(i) for (i,) in conn.execute(f"select id from {table} order by id")]
-        record_id = rng.choice([i for i in ids if i not in involved])
+        endpoint, billed_by = TABLES[table]
+        ids = [
+            str(i)
+            for (i,) in conn.execute(
+                f"select id from {table} r where billable = 0 or (spent_date < ? and exists "
+                f"(select 1 from netsuite_transactionline l where l.{billed_by} = r.id)) order by id",
+                (settled_before,),
+            )
+            if str(i) not in involved
+        ]
+        if not ids:
+            raise ValueError(f"the firm has no {endpoint} record left to break ({detail})")
+        record_id = rng.choice(ids)
         involved.add(record_id)
         conn.execute(
             f"update {table} set {column} = ?, updated_at = ? where id = ?",
@@ -100,5 +118,5 @@ def inject_malformed_records(conn, config: FirmConfig) -> None:
             None,
             None,
             detail,
-            {ENDPOINTS[table]: [record_id]},
+            {endpoint: [record_id]},
         )

@@ -14,6 +14,7 @@ import requests
 
 from psa_pipeline.money import to_cents
 from psa_pipeline.sandbox.fx import LONG_RUN
+from psa_pipeline.sandbox.plan import OPEN_STAGES
 from tests.helpers import (
     harvest_records,
     hr_roles_by_email,
@@ -283,3 +284,22 @@ def test_the_psa_rate_cards_follow_the_contract_versions(firm, contracts):
         and versions[0]["project_code"] in set(workspaces.values())
     )
     assert len({c["title"] for c in cards}) == len(workspaces) + rate_changes
+
+
+def test_deals_move_through_the_pipeline_stages(firm):
+    """An open deal is at the stage a quarter of its way to the close date calls for."""
+    today = as_of(firm)
+    deals = [d["properties"] for d in hubspot_objects(firm, "deals")]
+    stages = {d["dealstage"] for d in deals}
+    assert {"closedwon", "closedlost", "contractsent"} <= stages
+    in_flight = [d for d in deals if d["closedate"][:10] > today.isoformat()]
+    assert in_flight
+    for deal in in_flight:
+        created, closes = (date.fromisoformat(deal[f][:10]) for f in ("createdate", "closedate"))
+        span = (closes - created).days
+        reached = [
+            stage
+            for n, stage in enumerate(OPEN_STAGES)
+            if created + timedelta(days=span * n // 4) <= today
+        ]
+        assert deal["dealstage"] == reached[-1]

@@ -10,6 +10,8 @@ from decimal import Decimal
 
 import pytest
 
+from psa_pipeline.money import to_cents
+from psa_pipeline.sandbox.firm import advance
 from psa_pipeline.sandbox.plan import DefectRates, FirmConfig
 from psa_pipeline.sandbox.truth import DATA_QUALITY, LEAKAGE, MALFORMATIONS
 from tests.helpers import (
@@ -67,6 +69,7 @@ def test_every_defect_is_visible_in_the_apis(firm):
     customers = {c["id"]: c for c in suiteql(firm, "select * from customer")}
     companies = {c["id"]: c["properties"] for c in hubspot_objects(firm, "companies")}
     crm = {d["id"]: d["properties"] for d in hubspot_objects(firm, "deals")}
+    time_tool_codes = {p["code"] for p in harvest_records(firm, "projects")}
 
     for defect in truth(firm):
         kind, record = defect["kind"], defect["record_id"]
@@ -90,13 +93,17 @@ def test_every_defect_is_visible_in_the_apis(firm):
             assert expense["is_closed"] and expense["billable"] and record not in billed_expenses
             assert Decimal(str(expense["total_cost"])) == Decimal(defect["amount"])
         elif kind == "unmapped_project_code":
-            code = entries[int(record)]["project"]["code"]
+            entry = entries[int(record)]
+            code = entry["project"]["code"]
             assert code not in workspaces | invoiced_codes | jobs
             assert code not in {d["psa_project_code"] for d in crm.values()}
+            hours, rate = (Decimal(str(entry[f])) for f in ("hours", "billable_rate"))
+            assert Decimal(defect["amount"]) == to_cents(hours * rate)
         elif kind == "won_deal_without_project":
             deal = crm[record]
-            missing_from = workspaces if defect["system"] == "kantata" else jobs
-            assert deal["dealstage"] == "closedwon" and deal["psa_project_code"] not in missing_from
+            code = deal["psa_project_code"]
+            assert deal["dealstage"] == "closedwon" and code
+            assert code not in workspaces | jobs | invoiced_codes | time_tool_codes
             assert deal["amount"] == defect["amount"]
         elif kind == "duplicate_customer":
             original, copy = (customers[i] for i in defect["records"]["netsuite/customer"])
@@ -107,6 +114,7 @@ def test_every_defect_is_visible_in_the_apis(firm):
             right, wrong = defect["records"]["hubspot/companies"]
             assert customer["externalid"] == wrong != right
             assert customer["url"].endswith(companies[right]["domain"])
+            assert companies[wrong]["createdate"] <= customer["datecreated"]
         elif kind == "malformed_record":
             ((endpoint, (record_id,)),) = defect["records"].items()
             item = (entries if endpoint == "harvest/time_entries" else expenses)[int(record_id)]
@@ -119,3 +127,13 @@ def _malformed(item: dict) -> bool:
     if not isinstance(hours, int | float) or not 0 <= hours <= 24:
         return True
     return item["project"]["id"] is None or item["client"]["currency"] not in {"USD", "EUR", "GBP"}
+
+
+def test_a_firm_with_malformed_records_moves_on_without_billing_them(firm):
+    broken = {d["record_id"] for d in truth(firm, "malformed_record")}
+    advance(firm.store, EVERY_KIND, 40)  # two invoice runs: nothing may bill a broken record
+    lines = suiteql(firm, "select * from transactionline where linelastmodifieddate > '2026-07-01'")
+    assert lines
+    billed = {line.get("custcol_time_entry_id") for line in lines}
+    billed |= {line.get("custcol_expense_id") for line in lines}
+    assert not broken & billed
