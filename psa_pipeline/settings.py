@@ -14,9 +14,15 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 
-SYSTEMS = ("hubspot", "harvest", "netsuite")
+SYSTEMS = ("hubspot", "kantata", "harvest", "bamboohr", "netsuite")
 SANDBOX_TOKEN = "psa-sandbox-token"
 SANDBOX_HARVEST_ACCOUNT_ID = "100001"
+SANDBOX_BAMBOOHR_COMPANY = "psa-sandbox"
+# What each system needs besides a base URL and a credential, as the sandbox firm has it
+SANDBOX_ACCOUNTS = {
+    "harvest": {"account_id": SANDBOX_HARVEST_ACCOUNT_ID},
+    "bamboohr": {"company": SANDBOX_BAMBOOHR_COMPANY},
+}
 DEFAULT_SANDBOX_URL = "http://127.0.0.1:8765"
 
 
@@ -25,8 +31,9 @@ class SourceEndpoint:
     """Where one source system lives and the credential it takes."""
 
     base_url: str
-    access_token: str
+    access_token: str  # BambooHR: the API key
     account_id: str | None = None  # Harvest's Harvest-Account-Id header
+    company: str | None = None  # BambooHR's company subdomain, part of every path
 
 
 @dataclass(frozen=True)
@@ -69,7 +76,7 @@ def sandbox_endpoints(base_url: str, token: str = SANDBOX_TOKEN) -> dict[str, So
         system: SourceEndpoint(
             base_url=base_url + sandbox_path(system),
             access_token=token,
-            account_id=SANDBOX_HARVEST_ACCOUNT_ID if system == "harvest" else None,
+            **SANDBOX_ACCOUNTS.get(system, {}),
         )
         for system in SYSTEMS
     }
@@ -83,9 +90,10 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     PSA_SANDBOX_SIZE / PSA_SANDBOX_SEED
                        which simulated firm the sandbox serves (default medium, 7)
     DAGSTER_HOME       the Dagster instance the demo records its runs in (the UI reads it)
-    SOURCES__<SYSTEM>__BASE_URL / __ACCESS_TOKEN / __ACCOUNT_ID
+    SOURCES__<SYSTEM>__BASE_URL / __ACCESS_TOKEN / __ACCOUNT_ID / __COMPANY
                        point one system at a real tenant (dlt's own naming, so the same
-                       variables work for a bare dlt pipeline)
+                       variables work for a bare dlt pipeline; BambooHR's API key goes in
+                       ACCESS_TOKEN)
     """
     env = os.environ if environ is None else environ
     sandbox_url = env.get("PSA_SANDBOX_URL", DEFAULT_SANDBOX_URL)
@@ -97,6 +105,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
             base_url=env.get(prefix + "BASE_URL", default.base_url),
             access_token=env.get(prefix + "ACCESS_TOKEN", default.access_token),
             account_id=env.get(prefix + "ACCOUNT_ID", default.account_id),
+            company=env.get(prefix + "COMPANY", default.company),
         )
     return Settings(
         data_dir=Path(env.get("PSA_DATA_DIR", PROJECT_ROOT / "data")).resolve(),

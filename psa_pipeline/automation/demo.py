@@ -32,7 +32,15 @@ from psa_pipeline.warehouse import Warehouse
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 RAW_TABLES = [
     ("hubspot", "deals"),
+    ("kantata", "workspaces"),
+    ("kantata", "stories"),
+    ("kantata", "assignments"),
+    ("kantata", "rate_cards"),
+    ("kantata", "users"),
     ("harvest", "time_entries"),
+    ("bamboohr", "employees"),
+    ("bamboohr", "compensation"),
+    ("bamboohr", "time_off"),
     ("netsuite", "invoices"),
     ("netsuite", "invoice_lines"),
 ]

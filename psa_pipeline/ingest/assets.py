@@ -15,19 +15,27 @@ from dagster_dlt import DagsterDltResource, dlt_assets
 
 from psa_pipeline.ingest.resources import ApiEndpoint, SourceSystems
 from psa_pipeline.ingest.translator import RawLayerTranslator
+from psa_pipeline.sources.bamboohr import bamboohr_source
 from psa_pipeline.sources.harvest import harvest_source
 from psa_pipeline.sources.hubspot import hubspot_source
+from psa_pipeline.sources.kantata import kantata_source
 from psa_pipeline.sources.netsuite import netsuite_source
 from psa_pipeline.warehouse import WAREHOUSE_POOL, Warehouse
 
 SOURCE_FACTORIES: dict[str, Callable[..., dlt.sources.DltSource]] = {
     "hubspot": lambda endpoint: hubspot_source(endpoint.base_url, endpoint.access_token),
+    "kantata": lambda endpoint: kantata_source(endpoint.base_url, endpoint.access_token),
     "harvest": lambda endpoint: harvest_source(
         endpoint.base_url, endpoint.access_token, endpoint.account_id
     ),
+    "bamboohr": lambda endpoint: bamboohr_source(
+        endpoint.base_url, endpoint.access_token, endpoint.company
+    ),
     "netsuite": lambda endpoint: netsuite_source(endpoint.base_url, endpoint.access_token),
 }
-_DESCRIBE_ONLY = ApiEndpoint(base_url="http://describe.invalid", access_token="-", account_id="-")
+_DESCRIBE_ONLY = ApiEndpoint(
+    base_url="http://describe.invalid", access_token="-", account_id="-", company="-"
+)
 # dlt creates a working folder for every pipeline object, even one that only describes assets
 _DESCRIBE_DIR = str(Path(tempfile.gettempdir()) / "psa-pipeline-describe")
 

@@ -9,13 +9,16 @@ class ApiEndpoint(dg.Config):
     base_url: str
     access_token: str
     account_id: str | None = None
+    company: str | None = None
 
 
 class SourceSystems(dg.ConfigurableResource):
     """Base URL and credential of every source system (the sandbox, or real tenants)."""
 
     hubspot: ApiEndpoint
+    kantata: ApiEndpoint
     harvest: ApiEndpoint
+    bamboohr: ApiEndpoint
     netsuite: ApiEndpoint
 
     def endpoint(self, system: str) -> ApiEndpoint:

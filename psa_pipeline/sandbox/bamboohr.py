@@ -17,8 +17,9 @@ from pydantic import BaseModel, Field
 
 from psa_pipeline.sandbox.auth import require_bamboohr_key
 from psa_pipeline.sandbox.calendar import iso
+from psa_pipeline.settings import SANDBOX_BAMBOOHR_COMPANY
 
-COMPANY = "psa-sandbox"
+COMPANY = SANDBOX_BAMBOOHR_COMPANY
 
 router = APIRouter(
     prefix="/bamboohr/api/gateway.php/{company}/v1", dependencies=[Depends(require_bamboohr_key)]

@@ -12,18 +12,18 @@ from psa_pipeline.definitions import build_definitions
 from psa_pipeline.ingest.assets import ingest_assets
 from tests.helpers import settings_for
 
+KANTATA = ("workspaces", "stories", "assignments", "rate_cards", "users")
+BAMBOOHR = ("employees", "compensation", "time_off")
 RAW_TO_STORE = {  # raw table -> the store rows it should hold
     "raw_hubspot.deals": "hubspot_deals",
     "raw_harvest.time_entries": "harvest_time_entries",
     "raw_netsuite.invoices": "netsuite_transaction where type = 'CustInvc'",
     "raw_netsuite.invoice_lines": "netsuite_transactionline",
+    **{f"raw_kantata.{c}": f"kantata_{c}" for c in KANTATA},
+    **{f"raw_bamboohr.{r}": f"bamboohr_{r}" for r in BAMBOOHR},
 }
-KEYS = {
-    "raw_hubspot.deals": "id",
-    "raw_harvest.time_entries": "id",
-    "raw_netsuite.invoices": "id",
-    "raw_netsuite.invoice_lines": "uniquekey",
-}
+KEYS = {raw: "id" for raw in RAW_TO_STORE} | {"raw_netsuite.invoice_lines": "uniquekey"}
+BAMBOOHR_API = "/bamboohr/api/gateway.php/psa-sandbox/v1"
 
 
 def requests_made(server) -> list[dict]:
@@ -47,24 +47,30 @@ def newest(server, column: str, table: str) -> str:
         return store.execute(f"select max({column}) from {table}").fetchone()[0]
 
 
-def assert_raw_tables_equal_the_sandbox(settings, server) -> None:
+def assert_raw_tables_equal_the_sandbox(settings, server, systems=None) -> None:
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as conn:
         for raw, table in RAW_TO_STORE.items():
+            if systems and raw.split(".")[0].removeprefix("raw_") not in systems:
+                continue
             rows, distinct = conn.execute(
                 f"select count(*), count(distinct {KEYS[raw]}) from {raw}"
             ).fetchone()
             assert rows == distinct == store_count(server, table), raw
 
 
+def materialize(server, settings, instance, assets=ingest_assets) -> list[dict]:
+    """Run the ingest assets; return the requests they made."""
+    requests.delete(f"{server.url}/_sandbox/requests", timeout=10)
+    resources = build_definitions(settings).resources
+    assert dg.materialize(assets, resources=resources, instance=instance).success
+    return requests_made(server)
+
+
 def test_every_record_lands_once_and_a_rerun_asks_only_for_changes(sandbox, tmp_path):
     settings = settings_for(sandbox, tmp_path / "data")
-    resources = build_definitions(settings).resources
 
     def ingest() -> list[dict]:
-        requests.delete(f"{sandbox.url}/_sandbox/requests", timeout=10)
-        result = dg.materialize(ingest_assets, resources=resources, instance=instance)
-        assert result.success
-        return requests_made(sandbox)
+        return materialize(sandbox, settings, instance)
 
     with dg.instance_for_test() as instance:
         full_load = ingest()
@@ -84,7 +90,11 @@ def test_every_record_lands_once_and_a_rerun_asks_only_for_changes(sandbox, tmp_
         rerun = ingest()
         assert request_counts(rerun) == {
             "/hubspot/crm/v3/objects/deals/search": 1,
+            **{f"/kantata/api/v1/{c}.json": 1 for c in KANTATA},
             "/harvest/v2/time_entries": 1,
+            f"{BAMBOOHR_API}/reports/custom": 1,
+            f"{BAMBOOHR_API}/employees/changed/tables/compensation": 1,
+            f"{BAMBOOHR_API}/time_off/requests": 1,
             "/netsuite/services/rest/query/v1/suiteql": 2,
         }
         # ...because each asked only for what changed since the newest record it already had
@@ -105,3 +115,100 @@ def test_every_record_lands_once_and_a_rerun_asks_only_for_changes(sandbox, tmp_
         assert "updated_since=" + quote(newest_entry, safe="") in " ".join(
             e["query"] for e in after_advance
         )
+
+
+# store table -> the column that moves when a record changes
+CHANGE_STAMPS = {f"kantata_{c}": "updated_at" for c in KANTATA} | {
+    f"bamboohr_{r}": "last_changed" for r in BAMBOOHR
+}
+
+
+def change_stamps(server) -> dict[str, dict[int, str]]:
+    with server.store.connect() as store:
+        return {
+            table: dict(store.execute(f"select id, {column} from {table}").fetchall())
+            for table, column in CHANGE_STAMPS.items()
+        }
+
+
+def rows_in_changed_compensation_tables(server, since: str) -> int:
+    """BambooHR's changed-table endpoint returns every row of a table changed after `since`."""
+    with server.store.connect() as store:
+        return store.execute(
+            "select count(*) from bamboohr_compensation where employee_id in "
+            "(select employee_id from bamboohr_compensation where last_changed > ?)",
+            (since,),
+        ).fetchone()[0]
+
+
+def load_ids(settings) -> set[str]:
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as conn:
+        return {
+            load_id
+            for system in ("kantata", "bamboohr")
+            for (load_id,) in conn.execute(
+                f"select load_id from raw_{system}._dlt_loads"
+            ).fetchall()
+        }
+
+
+def rows_loaded(settings, raw: str, loads: set[str]) -> int:
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as conn:
+        placeholders = ", ".join("?" for _ in loads)
+        return conn.execute(
+            f"select count(*) from {raw} where _dlt_load_id in ({placeholders})", list(loads)
+        ).fetchone()[0]
+
+
+def test_kantata_and_bamboohr_load_every_record_once_then_exactly_the_changes(sandbox, tmp_path):
+    settings = settings_for(sandbox, tmp_path / "data")
+    assets = [a for a in ingest_assets if a.op.name in ("ingest_kantata", "ingest_bamboohr")]
+
+    def ingest() -> list[dict]:
+        return materialize(sandbox, settings, instance, assets)
+
+    with dg.instance_for_test() as instance:
+        full_load = ingest()
+        assert_raw_tables_equal_the_sandbox(settings, sandbox, systems={"kantata", "bamboohr"})
+        # Kantata pages stop at meta.page_count: one request per page of 200, no empty page
+        counts = request_counts(full_load)
+        for collection in KANTATA:
+            pages = math.ceil(store_count(sandbox, f"kantata_{collection}") / 200)
+            assert counts[f"/kantata/api/v1/{collection}.json"] == pages, collection
+        assert counts["/kantata/api/v1/assignments.json"] > 1
+
+        # a quarter passes: projects open and close, milestones complete, people join or
+        # leave, pay changes, leave is requested (the small firm changes every table by then)
+        before = change_stamps(sandbox)
+        newest = {table: max(stamps.values()) for table, stamps in before.items()}
+        requests.post(f"{sandbox.url}/_sandbox/advance", params={"days": 90}, timeout=60)
+        after = change_stamps(sandbox)
+        changed = {
+            table: sum(1 for key, stamp in after[table].items() if before[table].get(key) != stamp)
+            for table in CHANGE_STAMPS
+        }
+        changed["bamboohr_compensation"] = rows_in_changed_compensation_tables(
+            sandbox, newest["bamboohr_compensation"]
+        )
+        assert all(changed.values()), changed
+
+        loaded_before = load_ids(settings)
+        rerun = ingest()
+        assert_raw_tables_equal_the_sandbox(settings, sandbox, systems={"kantata", "bamboohr"})
+        new_loads = load_ids(settings) - loaded_before
+        for raw in RAW_TO_STORE:
+            system, table = raw.removeprefix("raw_").split(".")
+            if system in ("kantata", "bamboohr"):
+                assert rows_loaded(settings, raw, new_loads) == changed[f"{system}_{table}"], raw
+
+        # Kantata was asked only for the pages of records updated after the newest it had
+        for collection in KANTATA:
+            asked = [e["query"] for e in rerun if e["path"].endswith(f"/{collection}.json")]
+            pages = max(1, math.ceil(changed[f"kantata_{collection}"] / 200))
+            assert len(asked) == pages, collection
+            since = quote(newest[f"kantata_{collection}"], safe="")
+            assert all(f"updated_after={since}" in q and "updated_at%3Aasc" in q for q in asked)
+        compensation = [e for e in rerun if e["path"].endswith("/tables/compensation")]
+        assert [e["query"] for e in compensation] == [
+            "since=" + quote(newest["bamboohr_compensation"], safe="")
+        ]

@@ -13,7 +13,15 @@ from psa_pipeline.settings import PROJECT_ROOT, load_settings
 
 EXPECTED_ASSETS = {
     "raw/hubspot/deals": "hubspot",
+    "raw/kantata/workspaces": "kantata",
+    "raw/kantata/stories": "kantata",
+    "raw/kantata/assignments": "kantata",
+    "raw/kantata/rate_cards": "kantata",
+    "raw/kantata/users": "kantata",
     "raw/harvest/time_entries": "harvest",
+    "raw/bamboohr/employees": "bamboohr",
+    "raw/bamboohr/compensation": "bamboohr",
+    "raw/bamboohr/time_off": "bamboohr",
     "raw/netsuite/invoices": "netsuite",
     "raw/netsuite/invoice_lines": "netsuite",
     "stg_hubspot__deals": "staging_hubspot",
