@@ -17,7 +17,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
-from psa_pipeline.automation.demo import QUIET, RAW_TABLES
+from psa_pipeline.automation.demo import QUIET, raw_row_counts
 from psa_pipeline.automation.jobs import refresh_warehouse_job
 from psa_pipeline.definitions import build_definitions
 from psa_pipeline.sandbox.plan import SIZES, FirmConfig
@@ -44,12 +44,7 @@ def main() -> None:
             total = time.perf_counter() - started
             steps = instance.get_run_step_stats(result.run_id)
         with duckdb.connect(str(settings.warehouse_path), read_only=True) as conn:
-            rows = {
-                f"{system}.{table}": conn.execute(
-                    f"select count(*) from raw_{system}.{table}"
-                ).fetchone()[0]
-                for system, table in RAW_TABLES
-            }
+            rows = raw_row_counts(conn)
 
     ingest = sum(s.end_time - s.start_time for s in steps if s.step_key.startswith("ingest_"))
     print(f"firm {args.size} (seed {args.seed}): generated in {generated:.1f} s")

@@ -21,6 +21,7 @@ from dagster._core.storage.tags import RUN_KEY_TAG, SENSOR_NAME_TAG
 
 from psa_pipeline.automation.jobs import refresh_warehouse_job
 from psa_pipeline.definitions import build_definitions
+from psa_pipeline.ingest.assets import ingest_assets
 from psa_pipeline.reverse_sync import ledger
 from psa_pipeline.reverse_sync.sensor import billing_corrections_sensor
 from psa_pipeline.sandbox.plan import FirmConfig
@@ -30,20 +31,27 @@ from psa_pipeline.warehouse import Warehouse
 
 # The demo prints a summary; the step-by-step log is in the Dagster UI.
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+# every raw table the ingest assets load, as (system, table), system by system
 RAW_TABLES = [
-    ("hubspot", "deals"),
-    ("kantata", "workspaces"),
-    ("kantata", "stories"),
-    ("kantata", "assignments"),
-    ("kantata", "rate_cards"),
-    ("kantata", "users"),
-    ("harvest", "time_entries"),
-    ("bamboohr", "employees"),
-    ("bamboohr", "compensation"),
-    ("bamboohr", "time_off"),
-    ("netsuite", "invoices"),
-    ("netsuite", "invoice_lines"),
+    (key.path[1], key.path[2])
+    for assets in ingest_assets
+    for key in sorted(assets.keys, key=lambda key: key.path)
 ]
+
+
+def raw_row_counts(conn) -> dict[str, int]:
+    """Rows in each raw table, as `system.table`; 0 for a table no row has created yet."""
+    loaded = set(
+        conn.execute("select table_schema, table_name from information_schema.tables").fetchall()
+    )
+    return {
+        f"{system}.{table}": conn.execute(f"select count(*) from raw_{system}.{table}").fetchone()[
+            0
+        ]
+        if (f"raw_{system}", table) in loaded
+        else 0
+        for system, table in RAW_TABLES
+    }
 
 
 @dataclass
@@ -143,12 +151,7 @@ def _sync_summary(result: dg.ExecuteInProcessResult) -> dict:
 def _warehouse_summary(defs: dg.Definitions) -> dict:
     warehouse: Warehouse = defs.resources["warehouse"]
     with warehouse.read_only() as conn:
-        raw_rows = {
-            f"{system}.{table}": conn.execute(
-                f"select count(*) from raw_{system}.{table}"
-            ).fetchone()[0]
-            for system, table in RAW_TABLES
-        }
+        raw_rows = raw_row_counts(conn)
         margin = conn.execute(
             "select currency, count(*), sum(sold_amount), sum(delivered_amount), "
             "sum(billed_amount), sum(unbilled_amount) from marts.project_margin "

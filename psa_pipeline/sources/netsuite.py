@@ -1,4 +1,4 @@
-"""NetSuite: invoices and invoice lines, read in bulk through SuiteQL.
+"""NetSuite: invoices and their lines, and the records around them, read in bulk through SuiteQL.
 
 The record API returns one record per request, so bulk reads go through
 `POST /query/v1/suiteql` (header `Prefer: transient`). A query returns at most 100,000 rows
@@ -38,6 +38,26 @@ INVOICE_LINES_QUERY = (
     "foreignamount, custcol_time_entry_id, linelastmodifieddate FROM transactionline "
     "WHERE linelastmodifieddate >= '{incremental.start_value}' ORDER BY uniquekey"
 )
+
+
+# the other records, whole: (resource, SuiteQL table, transaction type if any, key)
+RECORDS = [
+    ("subsidiaries", "subsidiary", None, "id"),
+    ("customers", "customer", None, "id"),
+    ("jobs", "job", None, "id"),
+    ("credit_memos", "transaction", "CustCred", "id"),
+    ("payments", "transaction", "CustPymt", "id"),
+    ("transaction_links", "previoustransactionlink", None, "nextdoc"),  # what each applies to
+    ("currency_rates", "currencyrate", None, "id"),
+]
+
+
+def _records_query(table: str, transaction_type: str | None, key: str) -> str:
+    of_type = f"type = '{transaction_type}' AND " if transaction_type else ""
+    return (
+        f"SELECT * FROM {table} WHERE {of_type}lastmodifieddate >= '{{incremental.start_value}}' "
+        f"ORDER BY {key}"
+    )
 
 
 class SuiteQLKeysetPaginator(BasePaginator):
@@ -95,7 +115,10 @@ def _suiteql_resource(name: str, query: str, primary_key: str, cursor: str, colu
 
 @dlt.source(name="netsuite")
 def netsuite_source(base_url: str = dlt.config.value, access_token: str = dlt.secrets.value):
-    """Yields `invoices` (SuiteQL `transaction` of type CustInvc) and `invoice_lines`."""
+    """Yields `invoices` (SuiteQL `transaction` of type CustInvc), `invoice_lines` (every
+    transaction line, credit memos' included), and whole records of `subsidiaries`,
+    `customers`, `jobs`, `credit_memos`, `payments`, `transaction_links` (payment or credit memo
+    -> the invoice it applies to, with the amount) and `currency_rates`, all as text."""
     config: RESTAPIConfig = {
         "client": {
             "base_url": base_url.rstrip("/") + "/services/rest/",
@@ -136,6 +159,12 @@ def netsuite_source(base_url: str = dlt.config.value, access_token: str = dlt.se
                     "custcol_time_entry_id",
                     "linelastmodifieddate",
                 ],
+            ),
+            *(
+                _suiteql_resource(
+                    name, _records_query(table, kind, key), key, "lastmodifieddate", [key]
+                )
+                for name, table, kind, key in RECORDS
             ),
         ],
     }

@@ -10,19 +10,31 @@ import requests
 
 from psa_pipeline.definitions import build_definitions
 from psa_pipeline.ingest.assets import ingest_assets
+from psa_pipeline.sources.netsuite import RECORDS as NETSUITE_RECORDS
 from tests.helpers import settings_for
 
 KANTATA = ("workspaces", "stories", "assignments", "rate_cards", "users")
 BAMBOOHR = ("employees", "compensation", "time_off")
+HARVEST = ("time_entries", "expenses", "users", "clients", "projects", "tasks")
 RAW_TO_STORE = {  # raw table -> the store rows it should hold
     "raw_hubspot.deals": "hubspot_deals",
-    "raw_harvest.time_entries": "harvest_time_entries",
     "raw_netsuite.invoices": "netsuite_transaction where type = 'CustInvc'",
     "raw_netsuite.invoice_lines": "netsuite_transactionline",
     **{f"raw_kantata.{c}": f"kantata_{c}" for c in KANTATA},
     **{f"raw_bamboohr.{r}": f"bamboohr_{r}" for r in BAMBOOHR},
+    **{f"raw_harvest.{c}": f"harvest_{c}" for c in HARVEST},
+    "raw_netsuite.subsidiaries": "netsuite_subsidiary",
+    "raw_netsuite.customers": "netsuite_customer",
+    "raw_netsuite.jobs": "netsuite_job",
+    "raw_netsuite.credit_memos": "netsuite_transaction where type = 'CustCred'",
+    "raw_netsuite.payments": "netsuite_transaction where type = 'CustPymt'",
+    "raw_netsuite.transaction_links": "netsuite_previoustransactionlink",
+    "raw_netsuite.currency_rates": "netsuite_currencyrate",
 }
-KEYS = {raw: "id" for raw in RAW_TO_STORE} | {"raw_netsuite.invoice_lines": "uniquekey"}
+KEYS = {raw: "id" for raw in RAW_TO_STORE} | {
+    "raw_netsuite.invoice_lines": "uniquekey",
+    "raw_netsuite.transaction_links": "nextdoc",
+}
 BAMBOOHR_API = "/bamboohr/api/gateway.php/psa-sandbox/v1"
 
 
@@ -91,11 +103,11 @@ def test_every_record_lands_once_and_a_rerun_asks_only_for_changes(sandbox, tmp_
         assert request_counts(rerun) == {
             "/hubspot/crm/v3/objects/deals/search": 1,
             **{f"/kantata/api/v1/{c}.json": 1 for c in KANTATA},
-            "/harvest/v2/time_entries": 1,
+            **{f"/harvest/v2/{c}": 1 for c in HARVEST},
             f"{BAMBOOHR_API}/reports/custom": 1,
             f"{BAMBOOHR_API}/employees/changed/tables/compensation": 1,
             f"{BAMBOOHR_API}/time_off/requests": 1,
-            "/netsuite/services/rest/query/v1/suiteql": 2,
+            "/netsuite/services/rest/query/v1/suiteql": 2 + len(NETSUITE_RECORDS),
         }
         # ...because each asked only for what changed since the newest record it already had
         sent = " ".join(entry["query"] + " " + entry["body"] for entry in rerun)
