@@ -1,9 +1,16 @@
-"""HubSpot CRM v3: deals.
+"""HubSpot CRM v3: deals and companies, and the quotes (line items) and contracts of deals.
 
-Incremental reads go through the search endpoint filtered on `hs_lastmodifieddate >= cursor`
-and sorted ascending, paged by the cursor HubSpot returns in `paging.next.after` and takes back
-in the JSON body. A filtered search stops at 10,000 results; a backlog larger than that must be
-walked in date windows (not needed for the firms this has met yet).
+Deals and companies are read incrementally through the search endpoint, filtered on
+`hs_lastmodifieddate >= cursor` and sorted ascending, paged by the cursor HubSpot returns in
+`paging.next.after` and takes back in the JSON body. A filtered search stops at 10,000 results;
+a backlog larger than that must be walked in date windows (not needed for the firms this has
+met yet).
+
+Search returns no associations, and a line item or a contract (the `p_contracts` custom object)
+is nothing without its deal, so those two are listed whole on every run with `associations=deals`
+and merged on id; the deal's id becomes the column `deal_id`. That costs a page per 100 records
+a night; a tenant with many thousands would read changed ids by search and their associations
+through the v4 batch associations API instead.
 """
 
 from __future__ import annotations
@@ -15,6 +22,43 @@ from dlt.sources.rest_api import RESTAPIConfig, rest_api_resources
 from psa_pipeline.sources import INITIAL_CURSOR
 
 PAGE_SIZE = 100  # HubSpot's maximum
+COMPANY_PROPERTIES = [
+    "name",
+    "domain",
+    "country",
+    "hs_parent_company_id",
+    "netsuite_customer_id",
+    "createdate",
+    "hs_lastmodifieddate",
+]
+LINE_ITEM_PROPERTIES = [
+    "name",
+    "quantity",
+    "price",
+    "amount",
+    "hs_line_item_currency_code",
+    "createdate",
+    "hs_lastmodifieddate",
+]
+CONTRACT_PROPERTIES = [
+    "contract_number",
+    "version_number",
+    "project_code",
+    "billing_model",
+    "contract_currency",
+    "effective_date",
+    "end_date",
+    "total_value",
+    "monthly_fee",
+    *(
+        f"rate_{role}"
+        for role in ("analyst", "consultant", "senior_consultant", "manager", "partner")
+    ),
+    "amendment_reason",
+    "contract_status",
+    "createdate",
+    "hs_lastmodifieddate",
+]
 DEAL_PROPERTIES = [
     "dealname",
     "amount",
@@ -28,9 +72,70 @@ DEAL_PROPERTIES = [
 ]
 
 
+def _searched(object_type: str, properties: list[str]) -> dict:
+    """Records changed since the cursor, through the search endpoint."""
+    return {
+        "name": object_type,
+        "endpoint": {
+            "path": f"crm/v3/objects/{object_type}/search",
+            "method": "POST",
+            "json": {
+                "filterGroups": [
+                    {
+                        "filters": [
+                            {
+                                "propertyName": "hs_lastmodifieddate",
+                                "operator": "GTE",
+                                "value": "{incremental.start_value}",
+                            }
+                        ]
+                    }
+                ],
+                "sorts": [{"propertyName": "hs_lastmodifieddate", "direction": "ASCENDING"}],
+                "properties": properties,
+                "limit": PAGE_SIZE,
+            },
+            "paginator": JSONResponseCursorPaginator(
+                cursor_path="paging.next.after", cursor_body_path="after"
+            ),
+            "data_selector": "results",
+            "incremental": {"cursor_path": "updatedAt", "initial_value": INITIAL_CURSOR},
+        },
+    }
+
+
+def _with_deal_id(record: dict) -> dict:
+    """The one deal a line item or contract belongs to, as a column instead of a nested list."""
+    deals = record.pop("associations", {}).get("deals", {}).get("results", [])
+    record["deal_id"] = deals[0]["id"] if deals else None
+    return record
+
+
+def _listed_with_deal(object_type: str, properties: list[str]) -> dict:
+    """Every record, each with its deal's id (search cannot return associations)."""
+    return {
+        "name": object_type,
+        "endpoint": {
+            "path": f"crm/v3/objects/{object_type}",
+            "params": {
+                "limit": PAGE_SIZE,
+                "properties": ",".join(properties),
+                "associations": "deals",
+            },
+            "paginator": JSONResponseCursorPaginator(
+                cursor_path="paging.next.after", cursor_param="after"
+            ),
+            "data_selector": "results",
+        },
+        "columns": {"deal_id": {"data_type": "text"}},
+        "processing_steps": [{"map": _with_deal_id}],
+    }
+
+
 @dlt.source(name="hubspot")
 def hubspot_source(base_url: str = dlt.config.value, access_token: str = dlt.secrets.value):
-    """Yields `deals`: one row per deal, its properties flattened to `properties__<name>`."""
+    """Yields `deals`, `companies`, `line_items` and `p_contracts`, one row per record, the
+    properties flattened to `properties__<name>`."""
     config: RESTAPIConfig = {
         "client": {
             "base_url": base_url.rstrip("/") + "/",
@@ -38,36 +143,10 @@ def hubspot_source(base_url: str = dlt.config.value, access_token: str = dlt.sec
         },
         "resource_defaults": {"write_disposition": "merge", "primary_key": "id"},
         "resources": [
-            {
-                "name": "deals",
-                "endpoint": {
-                    "path": "crm/v3/objects/deals/search",
-                    "method": "POST",
-                    "json": {
-                        "filterGroups": [
-                            {
-                                "filters": [
-                                    {
-                                        "propertyName": "hs_lastmodifieddate",
-                                        "operator": "GTE",
-                                        "value": "{incremental.start_value}",
-                                    }
-                                ]
-                            }
-                        ],
-                        "sorts": [
-                            {"propertyName": "hs_lastmodifieddate", "direction": "ASCENDING"}
-                        ],
-                        "properties": DEAL_PROPERTIES,
-                        "limit": PAGE_SIZE,
-                    },
-                    "paginator": JSONResponseCursorPaginator(
-                        cursor_path="paging.next.after", cursor_body_path="after"
-                    ),
-                    "data_selector": "results",
-                    "incremental": {"cursor_path": "updatedAt", "initial_value": INITIAL_CURSOR},
-                },
-            },
+            _searched("deals", DEAL_PROPERTIES),
+            _searched("companies", COMPANY_PROPERTIES),
+            _listed_with_deal("line_items", LINE_ITEM_PROPERTIES),
+            _listed_with_deal("p_contracts", CONTRACT_PROPERTIES),
         ],
     }
     yield from rest_api_resources(config)

@@ -18,6 +18,9 @@ BAMBOOHR = ("employees", "compensation", "time_off")
 HARVEST = ("time_entries", "expenses", "users", "clients", "projects", "tasks")
 RAW_TO_STORE = {  # raw table -> the store rows it should hold
     "raw_hubspot.deals": "hubspot_deals",
+    "raw_hubspot.companies": "hubspot_companies",
+    "raw_hubspot.line_items": "hubspot_line_items",
+    "raw_hubspot.p_contracts": "hubspot_contracts",
     "raw_netsuite.invoices": "netsuite_transaction where type = 'CustInvc'",
     "raw_netsuite.invoice_lines": "netsuite_transactionline",
     **{f"raw_kantata.{c}": f"kantata_{c}" for c in KANTATA},
@@ -78,6 +81,21 @@ def materialize(server, settings, instance, assets=ingest_assets) -> list[dict]:
     return requests_made(server)
 
 
+def assert_each_line_item_and_contract_knows_its_deal(settings, server) -> None:
+    """The deal association, flattened to deal_id, is the store's."""
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as conn:
+        for raw, table in (
+            ("line_items", "hubspot_line_items"),
+            ("p_contracts", "hubspot_contracts"),
+        ):
+            loaded = set(conn.execute(f"select id, deal_id from raw_hubspot.{raw}").fetchall())
+            with server.store.connect() as store:
+                stored = {
+                    (str(i), str(d)) for i, d in store.execute(f"select id, deal_id from {table}")
+                }
+            assert loaded == stored and loaded, raw
+
+
 def test_every_record_lands_once_and_a_rerun_asks_only_for_changes(sandbox, tmp_path):
     settings = settings_for(sandbox, tmp_path / "data")
 
@@ -87,6 +105,7 @@ def test_every_record_lands_once_and_a_rerun_asks_only_for_changes(sandbox, tmp_
     with dg.instance_for_test() as instance:
         full_load = ingest()
         assert_raw_tables_equal_the_sandbox(settings, sandbox)
+        assert_each_line_item_and_contract_knows_its_deal(settings, sandbox)
         pages = math.ceil(store_count(sandbox, "harvest_time_entries") / 2000)
         assert request_counts(full_load)["/harvest/v2/time_entries"] == pages > 1
         # SuiteQL pages are keyed (a query returns at most 100,000 rows, however paged)
@@ -102,6 +121,15 @@ def test_every_record_lands_once_and_a_rerun_asks_only_for_changes(sandbox, tmp_
         rerun = ingest()
         assert request_counts(rerun) == {
             "/hubspot/crm/v3/objects/deals/search": 1,
+            "/hubspot/crm/v3/objects/companies/search": 1,
+            # listed whole, a page per 100: search returns no associations
+            **{
+                f"/hubspot/crm/v3/objects/{name}": math.ceil(store_count(sandbox, table) / 100)
+                for name, table in (
+                    ("line_items", "hubspot_line_items"),
+                    ("p_contracts", "hubspot_contracts"),
+                )
+            },
             **{f"/kantata/api/v1/{c}.json": 1 for c in KANTATA},
             **{f"/harvest/v2/{c}": 1 for c in HARVEST},
             f"{BAMBOOHR_API}/reports/custom": 1,

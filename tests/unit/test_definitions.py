@@ -13,6 +13,9 @@ from psa_pipeline.settings import PROJECT_ROOT, load_settings
 
 EXPECTED_ASSETS = {
     "raw/hubspot/deals": "hubspot",
+    "raw/hubspot/companies": "hubspot",
+    "raw/hubspot/line_items": "hubspot",
+    "raw/hubspot/p_contracts": "hubspot",
     "raw/kantata/workspaces": "kantata",
     "raw/kantata/stories": "kantata",
     "raw/kantata/assignments": "kantata",
