@@ -252,3 +252,19 @@ def test_kantata_and_bamboohr_load_every_record_once_then_exactly_the_changes(sa
         assert [e["query"] for e in compensation] == [
             "since=" + quote(newest["bamboohr_compensation"], safe="")
         ]
+
+
+def test_every_record_lands_once_through_throttling_errors_and_dropped_connections(
+    sandbox, tmp_path
+):
+    """dlt's HTTP client retries 429 / 5xx (honouring Retry-After) and broken connections."""
+    plan = {
+        system: {"http_429": 0.05, "http_503": 0.05, "http_500": 0.05, "dropped_connection": 0.05}
+        for system in ("hubspot", "kantata", "harvest", "bamboohr", "netsuite")
+    }
+    assert requests.post(f"{sandbox.url}/_sandbox/faults", json=plan, timeout=10).ok
+    settings = settings_for(sandbox, tmp_path / "data")
+    log = materialize(sandbox, settings, dg.DagsterInstance.ephemeral())
+    faults = {entry["fault"] for entry in log} - {None}
+    assert {"http_429", "http_503", "http_500", "dropped_connection"} <= faults
+    assert_raw_tables_equal_the_sandbox(settings, sandbox)
