@@ -352,6 +352,8 @@ def settle(conn, day: date) -> None:
         "select * from sandbox_schedule where due_on = ? order by invoice_id, kind",
         (day.isoformat(),),
     ).fetchall()
+    if not due:  # most days
+        return
     numbers = FirmNumbers(conn)
     stamp = iso(at(day, 14))
     for item in due:

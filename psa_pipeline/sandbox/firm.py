@@ -28,6 +28,7 @@ from psa_pipeline.sandbox.plan import (
     INITIAL_AS_OF,
     ROLES,
     Client,
+    Consultant,
     ContractVersion,
     FirmConfig,
     FirmPlan,
@@ -120,8 +121,9 @@ def _simulate_day(conn, plan: FirmPlan, config: FirmConfig, day: date) -> None:
     _psa_events(conn, plan, day)
     _time_tool_records(conn, plan, day)
     if day >= first_day(config.scale) and day.weekday() < 5:
-        _log_time(conn, stream("time"), plan, config, day)
-        _log_expenses(conn, stream("expenses"), plan, day)
+        working = _working(plan, day)
+        _log_time(conn, stream("time"), plan, config, day, working)
+        _log_expenses(conn, stream("expenses"), day, working)
     if day.weekday() == 0:
         _approve_timesheets(conn, day)
     if day.day == INVOICE_DAY:
@@ -666,7 +668,9 @@ def _time_tool_records(conn, plan: FirmPlan, day: date) -> None:
             (float(change.rate), stamp, c.harvest_user_id),
         )
     for project, version in plan.amendments_signed_on.get(day, []):
-        if project.contract.billing_model in ("fixed_fee", "milestone"):
+        previous = project.contract.versions[version.number - 2]
+        fixed = project.contract.billing_model in ("fixed_fee", "milestone")
+        if fixed and version.total_value != previous.total_value:  # the fee the tool holds
             conn.execute(
                 "update harvest_projects set fee = ?, updated_at = ? where id = ?",
                 (float(version.total_value), stamp, project.id),
@@ -707,16 +711,20 @@ def _time_tool_project(conn, project: Project, project_id: int, code: str, day: 
     )
 
 
-def _working(plan: FirmPlan, day: date):
-    """Each consultant at work that day, with the projects they are on."""
+def _working(plan: FirmPlan, day: date) -> list[tuple[Consultant, list[Project]]]:
+    """Each consultant at work that day, with the projects they are on (time and expenses)."""
+    working = []
     for consultant in plan.consultants:
         if consultant.employed(day) and not consultant.on_leave(day):
             projects = [p for p in consultant.projects if p.active(day)]
             if projects:
-                yield consultant, projects
+                working.append((consultant, projects))
+    return working
 
 
-def _log_time(conn, rng: random.Random, plan: FirmPlan, config: FirmConfig, day: date) -> None:
+def _log_time(
+    conn, rng: random.Random, plan: FirmPlan, config: FirmConfig, day: date, working
+) -> None:
     """Each consultant at work splits the day into one to three entries across their projects.
 
     The entry carries the rate the time tool holds for the consultant's role on the project,
@@ -727,7 +735,7 @@ def _log_time(conn, rng: random.Random, plan: FirmPlan, config: FirmConfig, day:
     ).fetchone()[0]
     rows = []
     stamp = iso(at(day, 18))
-    for consultant, projects in _working(plan, day):
+    for consultant, projects in working:
         if rng.random() < 0.03:
             continue
         for hours in _split_day(rng, rng.choice(DAY_HOURS), rng.choice(ENTRIES_PER_DAY)):
@@ -793,14 +801,14 @@ def _split_day(rng: random.Random, total: float, parts: int) -> list[float]:
     return [(b - a) / 2 for a, b in zip(bounds, bounds[1:], strict=False)]
 
 
-def _log_expenses(conn, rng: random.Random, plan: FirmPlan, day: date) -> None:
+def _log_expenses(conn, rng: random.Random, day: date, working) -> None:
     """Now and then a consultant at work spends money on a project; most of it is re-billed."""
     next_id = conn.execute(
         "select coalesce(max(id), 800000000) + 1 from harvest_expenses"
     ).fetchone()[0]
     rows = []
     stamp = iso(at(day, 19))
-    for consultant, projects in _working(plan, day):
+    for consultant, projects in working:
         if rng.random() >= 0.04:
             continue
         project = rng.choice(projects)

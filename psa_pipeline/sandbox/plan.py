@@ -139,7 +139,9 @@ class FirmConfig:
 
     @property
     def _knobs(self) -> dict[str, int]:
-        return {knob: getattr(self, knob) for knob in KNOB_LIMITS if getattr(self, knob)}
+        return {
+            knob: getattr(self, knob) for knob in KNOB_LIMITS if getattr(self, knob) is not None
+        }
 
     @classmethod
     def of_meta(cls, meta) -> FirmConfig:

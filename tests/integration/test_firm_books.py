@@ -303,3 +303,22 @@ def test_deals_move_through_the_pipeline_stages(firm):
             if created + timedelta(days=span * n // 4) <= today
         ]
         assert deal["dealstage"] == reached[-1]
+
+
+def test_the_time_tool_follows_fee_and_pay_changes(firm, contracts):
+    """Its fixed fee is the latest contract value; its cost rate is HR's latest pay."""
+    by_code = {versions[0]["project_code"]: versions for versions in contracts.values()}
+    fixed = [p for p in harvest_records(firm, "projects") if p["is_fixed_fee"]]
+    assert any(len(by_code[p["code"]]) > 1 for p in fixed)
+    for project in fixed:
+        assert Decimal(str(project["fee"])) == Decimal(by_code[project["code"]][-1]["total_value"])
+    with firm.store.connect() as conn:  # HR's latest rate per e-mail, from its compensation table
+        latest = dict(
+            conn.execute(
+                "select e.work_email, c.rate from bamboohr_employees e join bamboohr_compensation c "
+                "on c.employee_id = e.id where c.start_date = (select max(start_date) from "
+                "bamboohr_compensation where employee_id = e.id)"
+            ).fetchall()
+        )
+    users = harvest_records(firm, "users")
+    assert users and all(f"{u['cost_rate']:.2f}" == latest[u["email"]] for u in users)
