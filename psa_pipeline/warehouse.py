@@ -15,6 +15,9 @@ import duckdb
 from dagster_duckdb import DuckDBResource
 
 WAREHOUSE_POOL = "warehouse"
+# Sources land Arrow pages; dlt stamps dict rows with their load id but Arrow rows only when
+# asked, and every raw row (quarantine included) must say which load brought it.
+dlt.config["normalize.parquet_normalizer.add_dlt_load_id"] = True
 
 
 class Warehouse(DuckDBResource):

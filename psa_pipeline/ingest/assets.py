@@ -19,19 +19,26 @@ from psa_pipeline.sources.bamboohr import bamboohr_source
 from psa_pipeline.sources.harvest import harvest_source
 from psa_pipeline.sources.hubspot import hubspot_source
 from psa_pipeline.sources.kantata import kantata_source
+from psa_pipeline.sources.landing import IngestStats
 from psa_pipeline.sources.netsuite import netsuite_source
 from psa_pipeline.warehouse import WAREHOUSE_POOL, Warehouse
 
 SOURCE_FACTORIES: dict[str, Callable[..., dlt.sources.DltSource]] = {
-    "hubspot": lambda endpoint: hubspot_source(endpoint.base_url, endpoint.access_token),
-    "kantata": lambda endpoint: kantata_source(endpoint.base_url, endpoint.access_token),
-    "harvest": lambda endpoint: harvest_source(
-        endpoint.base_url, endpoint.access_token, endpoint.account_id
+    "hubspot": lambda endpoint, **landing: hubspot_source(
+        endpoint.base_url, endpoint.access_token, **landing
     ),
-    "bamboohr": lambda endpoint: bamboohr_source(
-        endpoint.base_url, endpoint.access_token, endpoint.company
+    "kantata": lambda endpoint, **landing: kantata_source(
+        endpoint.base_url, endpoint.access_token, **landing
     ),
-    "netsuite": lambda endpoint: netsuite_source(endpoint.base_url, endpoint.access_token),
+    "harvest": lambda endpoint, **landing: harvest_source(
+        endpoint.base_url, endpoint.access_token, endpoint.account_id, **landing
+    ),
+    "bamboohr": lambda endpoint, **landing: bamboohr_source(
+        endpoint.base_url, endpoint.access_token, endpoint.company, **landing
+    ),
+    "netsuite": lambda endpoint, **landing: netsuite_source(
+        endpoint.base_url, endpoint.access_token, **landing
+    ),
 }
 _DESCRIBE_ONLY = ApiEndpoint(
     base_url="http://describe.invalid", access_token="-", account_id="-", company="-"
@@ -61,12 +68,18 @@ def build_ingest_assets(system: str) -> dg.AssetsDefinition:
         source_systems: SourceSystems,
         warehouse: Warehouse,
     ):
-        yield from dlt_runner.run(
+        stats = IngestStats()
+        results = dlt_runner.run(
             context=context,
-            dlt_source=make_source(source_systems.endpoint(system)),
+            dlt_source=make_source(source_systems.endpoint(system), stats=stats),
             dlt_pipeline=warehouse.dlt_pipeline(system),
             loader_file_format="parquet",
         )
+        for result in results:
+            yield dg.MaterializeResult(
+                asset_key=result.asset_key,
+                metadata={**result.metadata, **stats.metadata(result.asset_key)},
+            )
 
     return ingest
 

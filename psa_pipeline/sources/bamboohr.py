@@ -23,9 +23,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import dlt
-from dlt.sources.rest_api import RESTAPIConfig, rest_api_resources
+from dlt.sources.rest_api import RESTAPIConfig
 
 from psa_pipeline.sources import INITIAL_CURSOR
+from psa_pipeline.sources.landing import IngestStats, PageFormat, RecordRules, landed_resources
 
 # The report fields read for every employee (BambooHR's names; dlt snake-cases the columns)
 EMPLOYEE_FIELDS = [
@@ -44,6 +45,7 @@ EMPLOYEE_FIELDS = [
     "fte",
     "lastChanged",
 ]
+RULES = {"compensation": RecordRules(currencies=("rate.currency",))}
 TIME_OFF_WINDOW = {"start": "2000-01-01", "end": "2099-12-31"}
 
 
@@ -59,6 +61,8 @@ def bamboohr_source(
     base_url: str = dlt.config.value,
     access_token: str = dlt.secrets.value,  # the API key, named as every source names its secret
     company: str = dlt.config.value,
+    page_format: PageFormat = "arrow",
+    stats: IngestStats | None = None,
 ):
     """Yields `employees`, `compensation` (rate as `rate__value` text beside `rate__currency`)
     and `time_off` (one row per request, its status and type flattened)."""
@@ -98,7 +102,7 @@ def bamboohr_source(
                     },
                 },
                 # dlt runs the incremental cursor after this step, so it sees rows
-                "processing_steps": [{"yield_map": _compensation_rows}],
+                "records_of_page": _compensation_rows,
             },
             {
                 "name": "time_off",
@@ -114,4 +118,4 @@ def bamboohr_source(
             },
         ],
     }
-    yield from rest_api_resources(config)
+    yield from landed_resources(config, "bamboohr", RULES, stats, page_format)

@@ -8,18 +8,22 @@ met yet).
 
 Search returns no associations, and a line item or a contract (the `p_contracts` custom object)
 is nothing without its deal, so those two are listed whole on every run with `associations=deals`
-and merged on id; the deal's id becomes the column `deal_id`. That costs a page per 100 records
+and merged on id; the deal's id becomes the column `deal_id`. Which companies a deal is with is
+read the same way (deals listed with `associations=companies`, into `deal_companies`). That costs a page per 100 records
 a night; a tenant with many thousands would read changed ids by search and their associations
 through the v4 batch associations API instead.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import dlt
 from dlt.sources.helpers.rest_client.paginators import JSONResponseCursorPaginator
-from dlt.sources.rest_api import RESTAPIConfig, rest_api_resources
+from dlt.sources.rest_api import RESTAPIConfig
 
 from psa_pipeline.sources import INITIAL_CURSOR
+from psa_pipeline.sources.landing import IngestStats, PageFormat, RecordRules, landed_resources
 
 PAGE_SIZE = 100  # HubSpot's maximum
 COMPANY_PROPERTIES = [
@@ -70,6 +74,13 @@ DEAL_PROPERTIES = [
     "createdate",
     "hs_lastmodifieddate",
 ]
+
+
+RULES = {
+    "deals": RecordRules(currencies=("properties.deal_currency_code",)),
+    "line_items": RecordRules(currencies=("properties.hs_line_item_currency_code",)),
+    "p_contracts": RecordRules(currencies=("properties.contract_currency",)),
+}
 
 
 def _searched(object_type: str, properties: list[str]) -> dict:
@@ -132,10 +143,43 @@ def _listed_with_deal(object_type: str, properties: list[str]) -> dict:
     }
 
 
+def _deal_company_pairs(deal: dict) -> Iterator[dict]:
+    """One row per company a deal is associated with (HubSpot allows several)."""
+    for company in deal.get("associations", {}).get("companies", {}).get("results", []):
+        yield {"deal_id": deal["id"], "company_id": company["id"], "type": company.get("type")}
+
+
+def _deal_companies() -> dict:
+    """Every deal's companies, listed whole like line items (search cannot return them)."""
+    return {
+        "name": "deal_companies",
+        "primary_key": ["deal_id", "company_id"],
+        "endpoint": {
+            "path": "crm/v3/objects/deals",
+            "params": {
+                "limit": PAGE_SIZE,
+                "properties": "hs_lastmodifieddate",
+                "associations": "companies",
+            },
+            "paginator": JSONResponseCursorPaginator(
+                cursor_path="paging.next.after", cursor_param="after"
+            ),
+            "data_selector": "results",
+        },
+        "records_of_page": _deal_company_pairs,
+    }
+
+
 @dlt.source(name="hubspot")
-def hubspot_source(base_url: str = dlt.config.value, access_token: str = dlt.secrets.value):
+def hubspot_source(
+    base_url: str = dlt.config.value,
+    access_token: str = dlt.secrets.value,
+    page_format: PageFormat = "arrow",
+    stats: IngestStats | None = None,
+):
     """Yields `deals`, `companies`, `line_items` and `p_contracts`, one row per record, the
-    properties flattened to `properties__<name>`."""
+    properties flattened to `properties__<name>`, and `deal_companies`, one row per deal and
+    company associated (`deal_id`, `company_id`)."""
     config: RESTAPIConfig = {
         "client": {
             "base_url": base_url.rstrip("/") + "/",
@@ -147,6 +191,7 @@ def hubspot_source(base_url: str = dlt.config.value, access_token: str = dlt.sec
             _searched("companies", COMPANY_PROPERTIES),
             _listed_with_deal("line_items", LINE_ITEM_PROPERTIES),
             _listed_with_deal("p_contracts", CONTRACT_PROPERTIES),
+            _deal_companies(),
         ],
     }
-    yield from rest_api_resources(config)
+    yield from landed_resources(config, "hubspot", RULES, stats, page_format)

@@ -4,19 +4,21 @@ Every collection is `GET api/v1/<collection>.json` with the bearer token, paged 
 `per_page` (at most 200) until `meta.page_count`. Kantata side-loads: a page's `results` is the
 ordered list of `{key, id}` references and the records sit in id-keyed maps named after their
 collection, so each page is turned back into its records in `results` order. Runs are
-incremental on `updated_after` (Kantata compares strictly, so the newest record already loaded
-is not asked for again) ordered by `updated_at:asc`, and merge on `id`. Ids arrive as strings.
+incremental on `updated_after`, asked from a second before the cursor (Kantata compares
+strictly) and ordered by `updated_at:asc`, and merge on `id`. Ids arrive as strings.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 
 import dlt
 from dlt.sources.helpers.rest_client.paginators import PageNumberPaginator
-from dlt.sources.rest_api import RESTAPIConfig, rest_api_resources
+from dlt.sources.rest_api import RESTAPIConfig
 
 from psa_pipeline.sources import INITIAL_CURSOR
+from psa_pipeline.sources.landing import IngestStats, PageFormat, landed_resources
 
 PAGE_SIZE = 200  # Kantata's maximum
 COLLECTIONS = ("workspaces", "stories", "assignments", "rate_cards", "users")
@@ -26,6 +28,15 @@ def _side_loaded_records(page: dict) -> Iterator[dict]:
     """The page's records in `results` order, each looked up in the map its key names."""
     for reference in page["results"]:
         yield page[reference["key"]][reference["id"]]
+
+
+def _a_second_before(cursor: str) -> str:
+    """What to ask `updated_after` for: Kantata compares strictly, so asking for the cursor
+    itself would never return a record saved in the cursor's second after the last run read it.
+    Asking from a second before re-reads that second; dlt's cursor drops what is older than the
+    cursor and the records at the cursor it has already loaded, and keeps the new ones."""
+    at = datetime.fromisoformat(cursor.replace("Z", "+00:00")) - timedelta(seconds=1)
+    return at.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _collection_resource(collection: str) -> dict:
@@ -42,15 +53,24 @@ def _collection_resource(collection: str) -> dict:
                 base_page=1, page_param="page", total_path="meta.page_count"
             ),
             "data_selector": "$",  # the whole page: the records are spread over two keys
-            "incremental": {"cursor_path": "updated_at", "initial_value": INITIAL_CURSOR},
+            "incremental": {
+                "cursor_path": "updated_at",
+                "initial_value": INITIAL_CURSOR,
+                "convert": _a_second_before,
+            },
         },
         # dlt runs the incremental cursor after this step, so it sees records, not pages
-        "processing_steps": [{"yield_map": _side_loaded_records}],
+        "records_of_page": _side_loaded_records,
     }
 
 
 @dlt.source(name="kantata")
-def kantata_source(base_url: str = dlt.config.value, access_token: str = dlt.secrets.value):
+def kantata_source(
+    base_url: str = dlt.config.value,
+    access_token: str = dlt.secrets.value,
+    page_format: PageFormat = "arrow",
+    stats: IngestStats | None = None,
+):
     """Yields one table per collection, one row per record.
 
     `workspaces` (projects), `stories` (tasks and milestones; `budget_estimate_in_cents` only on
@@ -65,4 +85,4 @@ def kantata_source(base_url: str = dlt.config.value, access_token: str = dlt.sec
         "resource_defaults": {"write_disposition": "merge", "primary_key": "id"},
         "resources": [_collection_resource(collection) for collection in COLLECTIONS],
     }
-    yield from rest_api_resources(config)
+    yield from landed_resources(config, "kantata", None, stats, page_format)

@@ -10,16 +10,20 @@ import requests
 from psa_pipeline.definitions import ASSETS, build_definitions
 from psa_pipeline.reverse_sync.sensor import billing_corrections_sensor
 from psa_pipeline.sandbox.server import SandboxServer
-from tests.helpers import corrupted, settings_for, start_sandbox, suiteql
+from tests.helpers import settings_for, start_sandbox, suiteql
 
 pytestmark = pytest.mark.slow
-GE_CHECK = dg.AssetCheckKey(dg.AssetKey("stg_harvest__time_entries"), "time_entries_expectations")
+PROJECT_CODE_CHECK = dg.AssetCheckKey(
+    dg.AssetKey("stg_harvest__time_entries"), "not_null_stg_harvest__time_entries_project_code"
+)
 BILLING_CORRECTIONS = dg.AssetKey("billing_corrections")
 
 
 @dataclass
 class GoneBad:
-    """A warehouse refreshed green from the firm, which now serves a corrupted time entry."""
+    """A warehouse refreshed green from the firm, which now serves a time entry without its
+    project code: a well-formed record (so it lands, not in quarantine) that no money may be
+    computed from, which the checks on staging are there to stop."""
 
     instance: dg.DagsterInstance
     server: SandboxServer
@@ -28,6 +32,18 @@ class GoneBad:
     def sensor_tick(self):
         return billing_corrections_sensor.evaluate_tick(
             dg.build_sensor_context(instance=self.instance, definitions=self.defs)
+        )
+
+
+def blank_one_project_code(server: SandboxServer) -> None:
+    """Re-record one time entry with an empty project code, as the newest change in Harvest."""
+    with server.store.connect() as store:
+        newest = store.execute("select max(updated_at) from harvest_time_entries").fetchone()[0]
+        later = newest.replace("Z", "").rsplit(":", 1)[0] + ":59Z"
+        store.execute(
+            "update harvest_time_entries set project_code = '', updated_at = ? "
+            "where id = (select min(id) from harvest_time_entries)",
+            (later,),
         )
 
 
@@ -42,8 +58,8 @@ def gone_bad(tmp_path) -> Iterator[GoneBad]:
             assert refresh.execute_in_process(instance=instance).success
         finally:
             clean.stop()
-        # the same firm, but one time entry was since re-recorded as 30 hours in a day
-        bad = start_sandbox(firms, corrupted())
+        bad = start_sandbox(firms)
+        blank_one_project_code(bad)
         try:
             yield GoneBad(instance, bad, build_definitions(settings_for(bad, data_dir)))
         finally:
@@ -56,7 +72,7 @@ def test_a_failed_upstream_check_stops_the_sensor_and_the_sync(gone_bad):
     )
     assert not second.success
     failed = [e.asset_check_key for e in second.get_asset_check_evaluations() if not e.passed]
-    assert failed == [GE_CHECK]
+    assert failed == [PROJECT_CODE_CHECK]
     rebuilt = {e.asset_key.to_user_string() for e in second.get_asset_materialization_events()}
     assert "stg_harvest__time_entries" in rebuilt and "billing_corrections" not in rebuilt
 
@@ -65,7 +81,7 @@ def test_a_failed_upstream_check_stops_the_sensor_and_the_sync(gone_bad):
     tick = gone_bad.sensor_tick()
     assert tick.run_requests == []
     assert "blocked" in tick.skip_message
-    assert "time_entries_expectations is FAILED" in tick.skip_message
+    assert f"{PROJECT_CODE_CHECK.name} is FAILED" in tick.skip_message
 
     sync = gone_bad.defs.resolve_job_def("erp_sync_job").execute_in_process(
         instance=gone_bad.instance, raise_on_error=False

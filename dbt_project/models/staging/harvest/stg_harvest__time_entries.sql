@@ -16,7 +16,7 @@ renamed as (
         project__id as harvest_project_id,
         client__id as harvest_client_id,
         task__id as harvest_task_id,
-        project__code as project_code,
+        nullif(trim(project__code), '') as project_code,
 
         ---------- text
         user__name as user_name,
