@@ -13,6 +13,7 @@ from dagster_dlt import DagsterDltResource
 
 from psa_pipeline.automation.jobs import erp_sync_job, nightly_refresh, refresh_warehouse_job
 from psa_pipeline.ingest.assets import ingest_assets
+from psa_pipeline.ingest.monthly import reload_month_job
 from psa_pipeline.ingest.resources import ApiEndpoint, SourceSystems
 from psa_pipeline.quality.checks import quality_checks
 from psa_pipeline.reverse_sync.assets import erp_sync_invoices
@@ -51,7 +52,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     return dg.Definitions(
         assets=ASSETS,
         asset_checks=ASSET_CHECKS,
-        jobs=[refresh_warehouse_job, erp_sync_job],
+        jobs=[refresh_warehouse_job, erp_sync_job, reload_month_job],
         schedules=[nightly_refresh],
         sensors=[billing_corrections_sensor],
         resources=build_resources(settings),

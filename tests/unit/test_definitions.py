@@ -16,6 +16,7 @@ EXPECTED_ASSETS = {
     "raw/hubspot/companies": "hubspot",
     "raw/hubspot/line_items": "hubspot",
     "raw/hubspot/p_contracts": "hubspot",
+    "raw/hubspot/deal_companies": "hubspot",
     "raw/kantata/workspaces": "kantata",
     "raw/kantata/stories": "kantata",
     "raw/kantata/assignments": "kantata",
