@@ -2,6 +2,7 @@
 
 import json
 import math
+from datetime import datetime, timedelta
 from urllib.parse import quote
 
 import dagster as dg
@@ -10,6 +11,7 @@ import requests
 
 from psa_pipeline.definitions import build_definitions
 from psa_pipeline.ingest.assets import ingest_assets
+from psa_pipeline.settings import SYSTEMS
 from psa_pipeline.sources.netsuite import RECORDS as NETSUITE_RECORDS
 from tests.helpers import settings_for
 
@@ -21,6 +23,7 @@ RAW_TO_STORE = {  # raw table -> the store rows it should hold
     "raw_hubspot.companies": "hubspot_companies",
     "raw_hubspot.line_items": "hubspot_line_items",
     "raw_hubspot.p_contracts": "hubspot_contracts",
+    "raw_hubspot.deal_companies": "hubspot_deals where company_id is not null",
     "raw_netsuite.invoices": "netsuite_transaction where type = 'CustInvc'",
     "raw_netsuite.invoice_lines": "netsuite_transactionline",
     **{f"raw_kantata.{c}": f"kantata_{c}" for c in KANTATA},
@@ -37,8 +40,37 @@ RAW_TO_STORE = {  # raw table -> the store rows it should hold
 KEYS = {raw: "id" for raw in RAW_TO_STORE} | {
     "raw_netsuite.invoice_lines": "uniquekey",
     "raw_netsuite.transaction_links": "nextdoc",
+    "raw_hubspot.deal_companies": "(deal_id, company_id)",
 }
 BAMBOOHR_API = "/bamboohr/api/gateway.php/psa-sandbox/v1"
+
+
+def a_second_before(stamp: str) -> str:
+    at = datetime.fromisoformat(stamp.replace("Z", "+00:00")) - timedelta(seconds=1)
+    return at.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def asked_when_nothing_changed(server) -> dict[str, int]:
+    """The requests of an incremental run over an unchanged firm: a page per resource, but
+    HubSpot's associations, listed whole (search returns none)."""
+    return {
+        "/hubspot/crm/v3/objects/deals/search": 1,
+        "/hubspot/crm/v3/objects/companies/search": 1,
+        **{
+            f"/hubspot/crm/v3/objects/{name}": math.ceil(store_count(server, table) / 100)
+            for name, table in (
+                ("line_items", "hubspot_line_items"),
+                ("p_contracts", "hubspot_contracts"),
+                ("deals", "hubspot_deals"),  # with their companies
+            )
+        },
+        **{f"/kantata/api/v1/{c}.json": 1 for c in KANTATA},
+        **{f"/harvest/v2/{c}": 1 for c in HARVEST},
+        f"{BAMBOOHR_API}/reports/custom": 1,
+        f"{BAMBOOHR_API}/employees/changed/tables/compensation": 1,
+        f"{BAMBOOHR_API}/time_off/requests": 1,
+        "/netsuite/services/rest/query/v1/suiteql": 2 + len(NETSUITE_RECORDS),
+    }
 
 
 def requests_made(server) -> list[dict]:
@@ -81,9 +113,52 @@ def materialize(server, settings, instance, assets=ingest_assets) -> list[dict]:
     return requests_made(server)
 
 
-def assert_each_line_item_and_contract_knows_its_deal(settings, server) -> None:
-    """The deal association, flattened to deal_id, is the store's."""
+def assert_values_equal_the_sandbox(settings, server) -> None:
+    """Values, not only rows: fields a vendor leaves out when null, money and flags."""
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as conn:
+        lines = set(
+            conn.execute(
+                "select uniquekey, custcol_time_entry_id from raw_netsuite.invoice_lines"
+            ).fetchall()
+        )
+        entries = set(
+            conn.execute(
+                "select id, cast(hours as double), billable, project__code "
+                "from raw_harvest.time_entries"
+            ).fetchall()
+        )
+    with server.store.connect() as store:
+        stored_lines = {
+            (str(key), None if entry is None else str(entry))
+            for key, entry in store.execute(
+                "select uniquekey, custcol_time_entry_id from netsuite_transactionline"
+            )
+        }
+        stored_entries = {
+            (i, h, bool(b), c)
+            for i, h, b, c in store.execute(
+                "select id, hours, billable, project_code from harvest_time_entries"
+            )
+        }
+    assert lines == stored_lines and any(entry for _, entry in lines)
+    assert entries == stored_entries
+
+
+def assert_each_line_item_and_contract_knows_its_deal(settings, server) -> None:
+    """The deal associations (a deal's companies; a line item's or contract's deal) are the
+    store's."""
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as conn:
+        pairs = set(
+            conn.execute("select deal_id, company_id from raw_hubspot.deal_companies").fetchall()
+        )
+        with server.store.connect() as store:
+            stored_pairs = {
+                (str(d), str(c))
+                for d, c in store.execute(
+                    "select id, company_id from hubspot_deals where company_id is not null"
+                )
+            }
+        assert pairs == stored_pairs and pairs
         for raw, table in (
             ("line_items", "hubspot_line_items"),
             ("p_contracts", "hubspot_contracts"),
@@ -106,6 +181,7 @@ def test_every_record_lands_once_and_a_rerun_asks_only_for_changes(sandbox, tmp_
         full_load = ingest()
         assert_raw_tables_equal_the_sandbox(settings, sandbox)
         assert_each_line_item_and_contract_knows_its_deal(settings, sandbox)
+        assert_values_equal_the_sandbox(settings, sandbox)
         pages = math.ceil(store_count(sandbox, "harvest_time_entries") / 2000)
         assert request_counts(full_load)["/harvest/v2/time_entries"] == pages > 1
         # SuiteQL pages are keyed (a query returns at most 100,000 rows, however paged)
@@ -119,24 +195,7 @@ def test_every_record_lands_once_and_a_rerun_asks_only_for_changes(sandbox, tmp_
         newest_entry = newest(sandbox, "updated_at", "harvest_time_entries")
         newest_invoice = newest(sandbox, "lastmodifieddate", "netsuite_transaction")
         rerun = ingest()
-        assert request_counts(rerun) == {
-            "/hubspot/crm/v3/objects/deals/search": 1,
-            "/hubspot/crm/v3/objects/companies/search": 1,
-            # listed whole, a page per 100: search returns no associations
-            **{
-                f"/hubspot/crm/v3/objects/{name}": math.ceil(store_count(sandbox, table) / 100)
-                for name, table in (
-                    ("line_items", "hubspot_line_items"),
-                    ("p_contracts", "hubspot_contracts"),
-                )
-            },
-            **{f"/kantata/api/v1/{c}.json": 1 for c in KANTATA},
-            **{f"/harvest/v2/{c}": 1 for c in HARVEST},
-            f"{BAMBOOHR_API}/reports/custom": 1,
-            f"{BAMBOOHR_API}/employees/changed/tables/compensation": 1,
-            f"{BAMBOOHR_API}/time_off/requests": 1,
-            "/netsuite/services/rest/query/v1/suiteql": 2 + len(NETSUITE_RECORDS),
-        }
+        assert request_counts(rerun) == asked_when_nothing_changed(sandbox)
         # ...because each asked only for what changed since the newest record it already had
         sent = " ".join(entry["query"] + " " + entry["body"] for entry in rerun)
         deal_filter = {
@@ -181,11 +240,11 @@ def rows_in_changed_compensation_tables(server, since: str) -> int:
         ).fetchone()[0]
 
 
-def load_ids(settings) -> set[str]:
+def load_ids(settings, systems=SYSTEMS) -> set[str]:
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as conn:
         return {
             load_id
-            for system in ("kantata", "bamboohr")
+            for system in systems
             for (load_id,) in conn.execute(
                 f"select load_id from raw_{system}._dlt_loads"
             ).fetchall()
@@ -232,26 +291,40 @@ def test_kantata_and_bamboohr_load_every_record_once_then_exactly_the_changes(sa
         )
         assert all(changed.values()), changed
 
-        loaded_before = load_ids(settings)
+        loaded_before = load_ids(settings, ("kantata", "bamboohr"))
         rerun = ingest()
         assert_raw_tables_equal_the_sandbox(settings, sandbox, systems={"kantata", "bamboohr"})
-        new_loads = load_ids(settings) - loaded_before
+        new_loads = load_ids(settings, ("kantata", "bamboohr")) - loaded_before
         for raw in RAW_TO_STORE:
             system, table = raw.removeprefix("raw_").split(".")
             if system in ("kantata", "bamboohr"):
                 assert rows_loaded(settings, raw, new_loads) == changed[f"{system}_{table}"], raw
 
-        # Kantata was asked only for the pages of records updated after the newest it had
+        # Kantata was asked only for the pages of records updated after the newest it had,
+        # from a second before it (Kantata compares strictly)
         for collection in KANTATA:
             asked = [e["query"] for e in rerun if e["path"].endswith(f"/{collection}.json")]
             pages = max(1, math.ceil(changed[f"kantata_{collection}"] / 200))
             assert len(asked) == pages, collection
-            since = quote(newest[f"kantata_{collection}"], safe="")
+            since = quote(a_second_before(newest[f"kantata_{collection}"]), safe="")
             assert all(f"updated_after={since}" in q and "updated_at%3Aasc" in q for q in asked)
         compensation = [e for e in rerun if e["path"].endswith("/tables/compensation")]
         assert [e["query"] for e in compensation] == [
             "since=" + quote(newest["bamboohr_compensation"], safe="")
         ]
+
+        # a workspace saved within the newest second after the run had read it still lands
+        with sandbox.store.connect() as store:
+            stamp = store.execute("select max(updated_at) from kantata_workspaces").fetchone()[0]
+            store.execute(
+                "update kantata_workspaces set title = 'saved in the same second', updated_at = ?"
+                " where id = (select min(id) from kantata_workspaces)",
+                (stamp,),
+            )
+        ingest()
+        with duckdb.connect(str(settings.warehouse_path), read_only=True) as conn:
+            titles = conn.execute("select title from raw_kantata.workspaces").fetchall()
+        assert ("saved in the same second",) in titles
 
 
 def test_every_record_lands_once_through_throttling_errors_and_dropped_connections(
@@ -268,3 +341,81 @@ def test_every_record_lands_once_through_throttling_errors_and_dropped_connectio
     faults = {entry["fault"] for entry in log} - {None}
     assert {"http_429", "http_503", "http_500", "dropped_connection"} <= faults
     assert_raw_tables_equal_the_sandbox(settings, sandbox)
+
+
+# the column that moves when a store record changes, by table prefix (most specific first)
+STAMPS = {
+    "netsuite_transactionline": "linelastmodifieddate",
+    "netsuite_": "lastmodifieddate",
+    "hubspot_": "hs_lastmodifieddate",
+    "kantata_": "updated_at",
+    "harvest_": "updated_at",
+    "bamboohr_": "last_changed",
+}
+LISTED_WHOLE = {"raw_hubspot.line_items", "raw_hubspot.p_contracts", "raw_hubspot.deal_companies"}
+PAGE_SIZES = {"hubspot": 100, "kantata": 200, "harvest": 2000, "netsuite": 1000}
+
+
+def stamps_of(server, raw: str) -> dict:
+    """Each record of a raw table's store rows: key -> the stamp that moves when it changes."""
+    table, _, where = RAW_TO_STORE[raw].partition(" where ")
+    stamp = next(column for prefix, column in STAMPS.items() if table.startswith(prefix))
+    key = "uniquekey" if raw.endswith("invoice_lines") else "nextdoc" if "links" in raw else "id"
+    with server.store.connect() as store:
+        return dict(
+            store.execute(
+                f"select {key}, {stamp} from {table}" + (f" where {where}" if where else "")
+            ).fetchall()
+        )
+
+
+def answered(stamps: dict, system: str, newest_before: str) -> int:
+    """How many records the vendor's incremental filter returns for the cursor it is sent:
+    Kantata compares strictly from a second before the cursor, the others inclusively."""
+    since = a_second_before(newest_before) if system == "kantata" else newest_before
+    return sum(1 for stamp in stamps.values() if stamp > since or stamp == newest_before)
+
+
+def test_a_day_later_every_system_asks_for_and_loads_exactly_the_changes(sandbox, tmp_path):
+    settings = settings_for(sandbox, tmp_path / "data")
+    with dg.instance_for_test() as instance:
+        materialize(sandbox, settings, instance)
+        before = {raw: stamps_of(sandbox, raw) for raw in RAW_TO_STORE if raw not in LISTED_WHOLE}
+        newest_compensation = max(before["raw_bamboohr.compensation"].values())
+        loaded_before = load_ids(settings)
+
+        assert requests.post(f"{sandbox.url}/_sandbox/advance", params={"days": 1}, timeout=60).ok
+        log = materialize(sandbox, settings, instance)
+        assert_raw_tables_equal_the_sandbox(settings, sandbox)
+
+        new_loads = load_ids(settings) - loaded_before
+        changed_somewhere = 0
+        suiteql_pages = 0
+        for raw, stamps in before.items():
+            system, table = raw.removeprefix("raw_").split(".")
+            after = stamps_of(sandbox, raw)
+            changed = sum(1 for key, stamp in after.items() if stamps.get(key) != stamp)
+            if raw == "raw_bamboohr.compensation":  # whole tables of changed employees
+                changed = rows_in_changed_compensation_tables(sandbox, newest_compensation)
+            assert rows_loaded(settings, raw, new_loads) == changed, raw
+            changed_somewhere += changed
+            if system in PAGE_SIZES:
+                returned = answered(after, system, max(stamps.values()))
+                pages = max(1, math.ceil(returned / PAGE_SIZES[system]))
+                if system == "netsuite":
+                    suiteql_pages += pages
+                    continue
+                path = {
+                    "hubspot": f"/hubspot/crm/v3/objects/{table}/search",
+                    "kantata": f"/kantata/api/v1/{table}.json",
+                    "harvest": f"/harvest/v2/{table}",
+                }[system]
+                assert request_counts(log)[path] == pages, raw
+        assert changed_somewhere > 0
+        assert request_counts(log)["/netsuite/services/rest/query/v1/suiteql"] == suiteql_pages
+        for raw in LISTED_WHOLE:  # a page per 100 records, every run
+            table = raw.split(".")[1]
+            path = "deals" if table == "deal_companies" else table
+            assert request_counts(log)[f"/hubspot/crm/v3/objects/{path}"] == math.ceil(
+                store_count(sandbox, RAW_TO_STORE[raw]) / 100
+            )
