@@ -24,9 +24,10 @@ from psa_pipeline.definitions import build_definitions
 from psa_pipeline.ingest.assets import ingest_assets
 from psa_pipeline.reverse_sync import ledger
 from psa_pipeline.reverse_sync.sensor import billing_corrections_sensor
-from psa_pipeline.sandbox.plan import FirmConfig
+from psa_pipeline.sandbox.plan import DefectRates, FirmConfig
 from psa_pipeline.sandbox.server import SandboxServer, open_firm
-from psa_pipeline.settings import Settings
+from psa_pipeline.sandbox.truth import MALFORMATIONS
+from psa_pipeline.settings import SYSTEMS, Settings
 from psa_pipeline.warehouse import Warehouse
 
 # The demo prints a summary; the step-by-step log is in the Dagster UI.
@@ -54,6 +55,21 @@ def raw_row_counts(conn) -> dict[str, int]:
     }
 
 
+def quarantined_row_count(conn) -> int:
+    """Records kept aside at ingest, over every system's quarantine table."""
+    tables = {
+        schema
+        for (schema,) in conn.execute(
+            "select table_schema from information_schema.tables where table_name = 'quarantine'"
+        ).fetchall()
+    }
+    return sum(
+        conn.execute(f"select count(*) from raw_{system}.quarantine").fetchone()[0]
+        for system in SYSTEMS
+        if f"raw_{system}" in tables
+    )
+
+
 @dataclass
 class DemoReport:
     firm: str
@@ -65,6 +81,8 @@ class DemoReport:
     sensor_outcome: str
     syncs: list[dict]
     raw_rows: dict[str, int]
+    quarantined: int
+    malformed_injected: int
     margin: list[tuple]
     corrections_found: int
     defects_injected: int
@@ -107,7 +125,12 @@ def launch_sensor_runs(
 
 def run_demo(settings: Settings) -> DemoReport:
     started = time.monotonic()
-    firm = FirmConfig(seed=settings.sandbox_seed, size=settings.sandbox_size)
+    # one record broken of each kind the sandbox knows, for the quarantine to keep aside
+    firm = FirmConfig(
+        seed=settings.sandbox_seed,
+        size=settings.sandbox_size,
+        defects=DefectRates(malformed_records=len(MALFORMATIONS)),
+    )
     store = open_firm(firm, settings.sandbox_dir)
     address = urlparse(settings.sandbox_url)
     log_path = settings.data_dir / "demo.log"
@@ -138,6 +161,7 @@ def run_demo(settings: Settings) -> DemoReport:
         syncs=[_sync_summary(result) for result in syncs],
         **_warehouse_summary(defs),
         defects_injected=sum(1 for d in truth if d["kind"] == "unbilled_time"),
+        malformed_injected=sum(1 for d in truth if d["kind"] == "malformed_record"),
     )
 
 
@@ -152,6 +176,7 @@ def _warehouse_summary(defs: dg.Definitions) -> dict:
     warehouse: Warehouse = defs.resources["warehouse"]
     with warehouse.read_only() as conn:
         raw_rows = raw_row_counts(conn)
+        quarantined = quarantined_row_count(conn)
         margin = conn.execute(
             "select currency, count(*), sum(sold_amount), sum(delivered_amount), "
             "sum(billed_amount), sum(unbilled_amount) from marts.project_margin "
@@ -167,6 +192,7 @@ def _warehouse_summary(defs: dg.Definitions) -> dict:
         outbox = ledger.status_counts(conn) if synced else {}
     return {
         "raw_rows": raw_rows,
+        "quarantined": quarantined,
         "margin": margin,
         "corrections_found": corrections,
         "outbox": outbox,
@@ -191,6 +217,8 @@ def render(report: DemoReport) -> str:
         "",
         "Rows in the warehouse, per source table:",
         *(f"  {name:<24}{rows:>10,}" for name, rows in report.raw_rows.items()),
+        f"  kept aside in quarantine{report.quarantined:>10,}   (raw_<system>.quarantine; "
+        f"the sandbox broke {report.malformed_injected})",
         "",
         "Project margin (marts.project_margin), per currency:",
         f"  {'cur':<5}{'projects':>9}{'sold':>17}{'delivered':>17}{'billed':>17}{'unbilled':>17}",
