@@ -46,7 +46,8 @@ INVOICE_FIELDS = (
 )
 LINE_FIELDS = (
     "uniquekey, transaction, linesequencenumber, item, memo, quantity, rate, "
-    "foreignamount, custcol_time_entry_id, linelastmodifieddate"
+    "foreignamount, custcol_time_entry_id, custcol_expense_id, custcol_milestone_id, "
+    "linelastmodifieddate"
 )
 INVOICES_QUERY = (
     f"SELECT {INVOICE_FIELDS} FROM transaction "
@@ -76,7 +77,9 @@ LINE_COLUMNS = [
     "rate",
     "foreignamount",
     "memo",
-    "custcol_time_entry_id",
+    "custcol_time_entry_id",  # the Harvest time entry, expense or Kantata milestone billed
+    "custcol_expense_id",
+    "custcol_milestone_id",
     "linelastmodifieddate",
 ]
 

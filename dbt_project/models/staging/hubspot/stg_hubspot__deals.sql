@@ -1,8 +1,13 @@
+{#-
+    HubSpot deals, one row per deal. `closedate` is the expected close date until the deal is
+    closed; `psa_project_code` is filled in when a deal is won and set up for delivery.
+-#}
+
 with
 
 source as (
 
-    select * from {{ source('hubspot', 'deals') }}
+    {{ latest_by_key(source('hubspot', 'deals'), 'id', 'updated_at desc, _dlt_load_id desc') }}
 
 ),
 
@@ -12,7 +17,7 @@ renamed as (
 
         ----------  ids
         cast(id as {{ dbt.type_string() }}) as deal_id,
-        properties__psa_project_code as project_code,
+        nullif(trim(properties__psa_project_code), '') as project_code,
 
         ---------- text
         properties__dealname as deal_name,
@@ -21,15 +26,18 @@ renamed as (
 
         ---------- numerics
         cast(properties__amount as decimal(18, 2)) as deal_amount,
-        upper(properties__deal_currency_code) as deal_currency,
+        upper(trim(properties__deal_currency_code)) as deal_currency,
 
         ---------- dates
         cast(properties__closedate as date) as closed_on,
-        created_at,
-        updated_at,
+        cast(properties__createdate as {{ dbt.type_timestamp() }}) as created_at,
+        cast(properties__hs_lastmodifieddate as {{ dbt.type_timestamp() }}) as updated_at,
 
         ---------- flags
-        properties__dealstage = 'closedwon' as is_won
+        properties__dealstage = 'closedwon' as is_won,
+        properties__dealstage = 'closedlost' as is_lost,
+        properties__dealstage in ('closedwon', 'closedlost') as is_closed,
+        coalesce(archived, false) as is_archived
 
     from source
 

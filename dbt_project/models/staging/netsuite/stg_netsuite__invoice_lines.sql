@@ -1,14 +1,11 @@
-{#-
-    SuiteQL's transactionline holds the lines of every transaction type (credit memos too);
-    the invoice lines are those of an invoice.
--#}
+{#- The lines of ERP invoices (drafts included); credit memo lines are stg_netsuite__credit_memo_lines. -#}
 
 with
 
-source as (
+transaction_lines as (
 
-    select * from {{ source('netsuite', 'invoice_lines') }}
-    where "transaction" in (select id from {{ source('netsuite', 'invoices') }})
+    select * from {{ ref('stg_netsuite__transaction_lines') }}
+    where transaction_type = 'invoice'
 
 ),
 
@@ -16,25 +13,28 @@ renamed as (
 
     select
 
-        ----------  ids
-        cast(uniquekey as bigint) as invoice_line_id,
-        cast("transaction" as bigint) as invoice_id,
-        cast(custcol_time_entry_id as bigint) as time_entry_id,
-        cast(linesequencenumber as integer) as line_number,
+        ---------- ids
+        transaction_line_id as invoice_line_id,
+        transaction_id as invoice_id,
+        time_entry_id,
+        expense_id,
+        milestone_id,
+        line_number,
 
         ---------- text
         item,
         memo,
 
         ---------- numerics
-        cast(quantity as decimal(18, 4)) as quantity,
-        cast(rate as decimal(18, 2)) as rate_amount,
-        cast(foreignamount as decimal(18, 2)) as line_amount,
+        quantity,
+        rate_amount,
+        line_amount,
+        line_currency,
 
         ---------- dates
-        cast(linelastmodifieddate as {{ dbt.type_timestamp() }}) as updated_at
+        updated_at
 
-    from source
+    from transaction_lines
 
 )
 

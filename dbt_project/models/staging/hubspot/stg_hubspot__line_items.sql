@@ -1,0 +1,42 @@
+{#-
+    HubSpot line items, one row per line of a deal's quote: hours per role at the rate card
+    for time and materials, or the single fee line of a fixed-fee, retainer or milestone deal.
+-#}
+
+with
+
+source as (
+
+    {{ latest_by_key(source('hubspot', 'line_items'), 'id', 'updated_at desc, _dlt_load_id desc') }}
+
+),
+
+renamed as (
+
+    select
+
+        ----------  ids
+        cast(id as {{ dbt.type_string() }}) as line_item_id,
+        cast(deal_id as {{ dbt.type_string() }}) as deal_id,
+
+        ---------- text
+        properties__name as line_item_name,
+
+        ---------- numerics
+        cast(properties__quantity as decimal(18, 4)) as quantity,
+        cast(properties__price as decimal(18, 2)) as unit_price_amount,
+        cast(properties__amount as decimal(18, 2)) as line_amount,
+        upper(trim(properties__hs_line_item_currency_code)) as line_currency,
+
+        ---------- dates
+        cast(properties__createdate as {{ dbt.type_timestamp() }}) as created_at,
+        cast(properties__hs_lastmodifieddate as {{ dbt.type_timestamp() }}) as updated_at,
+
+        ---------- flags
+        coalesce(archived, false) as is_archived
+
+    from source
+
+)
+
+select * from renamed
