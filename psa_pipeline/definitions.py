@@ -34,11 +34,10 @@ def build_resources(settings: Settings) -> dict:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     endpoints = {system: ApiEndpoint(**asdict(settings.source(system))) for system in SYSTEMS}
     return {
-        "warehouse": Warehouse(
-            database=str(settings.warehouse_path),
-            dlt_pipelines_dir=str(settings.dlt_pipelines_dir),
+        "warehouse": Warehouse.from_settings(settings),
+        "dbt": DbtCliResource(
+            project_dir=dbt_project, dbt_executable=dbt_executable(), target=settings.warehouse
         ),
-        "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable()),
         "dlt_runner": DagsterDltResource(),
         "source_systems": SourceSystems(**endpoints),
     }

@@ -24,6 +24,8 @@ SANDBOX_ACCOUNTS = {
     "bamboohr": {"company": SANDBOX_BAMBOOHR_COMPANY},
 }
 DEFAULT_SANDBOX_URL = "http://127.0.0.1:8765"
+# Where the warehouse lives: an embedded DuckDB file (the default) or a Postgres database
+WAREHOUSES = ("duckdb", "postgres")
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,17 @@ class SourceEndpoint:
 
 
 @dataclass(frozen=True)
+class PostgresConnection:
+    """A Postgres database the warehouse lives in when PSA_WAREHOUSE=postgres."""
+
+    host: str = "127.0.0.1"
+    port: int = 5432
+    user: str = "postgres"
+    password: str = ""
+    database: str = "postgres"
+
+
+@dataclass(frozen=True)
 class Settings:
     data_dir: Path = PROJECT_ROOT / "data"
     sources: dict[str, SourceEndpoint] = field(default_factory=dict)
@@ -44,6 +57,15 @@ class Settings:
     sandbox_size: str = "medium"
     sandbox_seed: int = 7
     dagster_home: Path | None = None
+    warehouse: str = "duckdb"  # one of WAREHOUSES; also the dbt target
+    postgres: PostgresConnection = field(default_factory=PostgresConnection)
+
+    def __post_init__(self) -> None:
+        if self.warehouse not in WAREHOUSES:
+            raise ValueError(
+                f"warehouse {self.warehouse!r} is not one of {', '.join(WAREHOUSES)} "
+                "(set PSA_WAREHOUSE)"
+            )
 
     @property
     def warehouse_path(self) -> Path:
@@ -90,6 +112,11 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     PSA_SANDBOX_SIZE / PSA_SANDBOX_SEED
                        which simulated firm the sandbox serves (default medium, 7)
     DAGSTER_HOME       the Dagster instance the demo records its runs in (the UI reads it)
+    PSA_WAREHOUSE      duckdb (default: data/warehouse.duckdb) or postgres; also the dbt target
+    PSA_POSTGRES_HOST / _PORT / _USER / _PASSWORD / _DATABASE
+                       the Postgres database for PSA_WAREHOUSE=postgres (default
+                       127.0.0.1:5432, user postgres, no password, database postgres); dbt's
+                       profile reads the same variables when dbt is run by hand
     SOURCES__<SYSTEM>__BASE_URL / __ACCESS_TOKEN / __ACCOUNT_ID / __COMPANY
                        point one system at a real tenant (dlt's own naming, so the same
                        variables work for a bare dlt pipeline; BambooHR's API key goes in
@@ -114,4 +141,17 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         sandbox_size=env.get("PSA_SANDBOX_SIZE", "medium"),
         sandbox_seed=int(env.get("PSA_SANDBOX_SEED", "7")),
         dagster_home=Path(env["DAGSTER_HOME"]) if env.get("DAGSTER_HOME") else None,
+        warehouse=env.get("PSA_WAREHOUSE", "duckdb").strip().lower() or "duckdb",
+        postgres=postgres_connection(env),
+    )
+
+
+def postgres_connection(env: dict[str, str]) -> PostgresConnection:
+    default = PostgresConnection()
+    return PostgresConnection(
+        host=env.get("PSA_POSTGRES_HOST", default.host),
+        port=int(env.get("PSA_POSTGRES_PORT", default.port)),
+        user=env.get("PSA_POSTGRES_USER", default.user),
+        password=env.get("PSA_POSTGRES_PASSWORD", default.password),
+        database=env.get("PSA_POSTGRES_DATABASE", default.database),
     )

@@ -73,7 +73,7 @@ def build_ingest_assets(system: str) -> dg.AssetsDefinition:
             context=context,
             dlt_source=make_source(source_systems.endpoint(system), stats=stats),
             dlt_pipeline=warehouse.dlt_pipeline(system),
-            loader_file_format="parquet",
+            loader_file_format=warehouse.loader_file_format,
         )
         for result in results:
             yield dg.MaterializeResult(
