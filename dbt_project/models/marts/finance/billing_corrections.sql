@@ -1,99 +1,179 @@
 {#-
-    Approved billable time that the ERP has not invoiced, in a project-month whose invoice has
-    already gone out: the monthly cycle ran and missed these entries. Time from a month not yet
-    invoiced is work in progress, not a correction. One row per time entry; the reverse sync
-    turns them into draft invoices in the ERP.
+    What to push to the ERP for each leakage item a billing record can put right. One row per
+    correction:
+
+    invoice_time         unbilled_time: a draft invoice line for the hours at the entry's rate
+    invoice_expense      expense_not_invoiced: a draft invoice line for the expense
+    invoice_milestone    milestone_not_invoiced: a draft invoice line for the milestone
+    rate_adjustment      superseded_rate: a draft invoice line for the difference between the
+                         contract's rate and the rate billed (a credit when billed too high)
+    credit_duplicate     time_billed_twice: a credit memo line for the line billed again
+
+    won_deal_without_project and unmapped_project_code are not here: no invoice can be drafted
+    until someone sets the project up or says which project the code meant; they stay in
+    revenue_leakage for review.
+
+    correction_id is the leakage item's id, so it never changes; correction_version is a digest
+    of everything the ERP record would carry (the source ids included), so it changes exactly
+    when the content does; the ERP external id is derived from the id alone, so a new version
+    updates the same ERP record.
 -#}
 
 with
 
-time_entries as (
+leakage as (
 
-    select * from {{ ref('stg_harvest__time_entries') }}
+    select * from {{ ref('revenue_leakage') }}
 
 ),
 
-invoices as (
+time_entries as (
 
-    select * from {{ ref('stg_netsuite__invoices') }}
+    select * from {{ ref('fct_time_entry') }}
 
 ),
 
 invoice_lines as (
 
-    select * from {{ ref('stg_netsuite__invoice_lines') }}
+    select * from {{ ref('fct_invoice_line') }}
 
 ),
 
-invoiced_time as (
+expenses as (
+
+    select * from {{ ref('fct_expense') }}
+
+),
+
+milestones as (
+
+    select * from {{ ref('fct_milestone') }}
+
+),
+
+projects as (
+
+    select * from {{ ref('dim_project') }}
+
+),
+
+resources as (
+
+    select * from {{ ref('dim_resource') }}
+
+),
+
+correctable as (
 
     select
-        invoice_lines.time_entry_id,
-        invoices.erp_customer_id
-    from invoice_lines
-    inner join invoices on invoices.invoice_id = invoice_lines.invoice_id
-    where invoice_lines.time_entry_id is not null
+        leakage.*,
+        case leakage.cause
+            when 'unbilled_time' then 'invoice_time'
+            when 'expense_not_invoiced' then 'invoice_expense'
+            when 'milestone_not_invoiced' then 'invoice_milestone'
+            when 'superseded_rate' then 'rate_adjustment'
+            when 'time_billed_twice' then 'credit_duplicate'
+        end as correction_type
+    from leakage
+    where leakage.cause in (
+        'unbilled_time',
+        'expense_not_invoiced',
+        'milestone_not_invoiced',
+        'superseded_rate',
+        'time_billed_twice'
+    )
 
 ),
 
-invoiced_project_months as (
-
-    select distinct
-        time_entries.project_code,
-        cast({{ dbt.date_trunc('month', 'time_entries.spent_on') }} as date) as billing_month,
-        invoiced_time.erp_customer_id
-    from time_entries
-    inner join invoiced_time on invoiced_time.time_entry_id = time_entries.time_entry_id
-
-),
-
-unbilled_time as (
+detailed as (
 
     select
-        time_entries.*,
-        cast({{ dbt.date_trunc('month', 'time_entries.spent_on') }} as date) as billing_month
-    from time_entries
-    where
-        time_entries.is_approved
-        and time_entries.is_billable
-        and not exists (
-            select 1 from invoiced_time
-            where invoiced_time.time_entry_id = time_entries.time_entry_id
-        )
+        correctable.leakage_id as correction_id,
+        correctable.correction_type,
+        correctable.cause,
+        correctable.project_code,
+        projects.erp_customer_id,
+        correctable.time_entry_id,
+        correctable.expense_id,
+        correctable.milestone_id,
+        correctable.invoice_line_id,
+        coalesce(resources.full_name, milestones.milestone_title, expenses.expense_category_name)
+            as line_description,
+        case
+            when correctable.correction_type = 'invoice_time' then time_entries.hours
+            when correctable.correction_type = 'rate_adjustment' then invoice_lines.quantity
+            when correctable.correction_type = 'credit_duplicate' then invoice_lines.quantity
+            else cast(1 as decimal(18, 4))
+        end as quantity,
+        case
+            when correctable.correction_type = 'invoice_time' then time_entries.bill_rate_amount
+            when correctable.correction_type = 'credit_duplicate' then invoice_lines.rate_amount
+            else correctable.leakage_amount
+        end as rate_amount,
+        correctable.leakage_amount as correction_amount,
+        correctable.leakage_currency as correction_currency,
+        correctable.leakage_reporting_amount as correction_reporting_amount,
+        correctable.reporting_currency,
+        coalesce(time_entries.spent_on, correctable.leakage_on) as spent_on,
+        correctable.billing_month
+    from correctable
+    left join projects on projects.project_code = correctable.project_code
+    left join time_entries on time_entries.time_entry_id = correctable.time_entry_id
+    left join resources on resources.resource_id = time_entries.resource_id
+    left join invoice_lines on invoice_lines.invoice_line_id = correctable.invoice_line_id
+    left join expenses on expenses.expense_id = correctable.expense_id
+    left join milestones on milestones.milestone_id = correctable.milestone_id
 
 ),
 
-corrections as (
+final as (
 
     select
 
         ---------- ids
-        {{ dbt.concat(["'unbilled-time-'", dbt.safe_cast('unbilled_time.time_entry_id', dbt.type_string())]) }}
-            as correction_id,
-        unbilled_time.time_entry_id,
-        unbilled_time.project_code,
-        invoiced_project_months.erp_customer_id,
+        correction_id,
+        {{ dbt.hash(dbt.concat([
+            "correction_type",
+            "'|'", "coalesce(project_code, '')",
+            "'|'", "coalesce(" ~ dbt.safe_cast('erp_customer_id', dbt.type_string()) ~ ", '')",
+            "'|'", "coalesce(line_description, '')",
+            "'|'", "coalesce(" ~ dbt.safe_cast('time_entry_id', dbt.type_string()) ~ ", '')",
+            "'|'", "coalesce(" ~ dbt.safe_cast('expense_id', dbt.type_string()) ~ ", '')",
+            "'|'", "coalesce(" ~ dbt.safe_cast('milestone_id', dbt.type_string()) ~ ", '')",
+            "'|'", "coalesce(" ~ dbt.safe_cast('invoice_line_id', dbt.type_string()) ~ ", '')",
+            "'|'", dbt.safe_cast('quantity', dbt.type_string()),
+            "'|'", dbt.safe_cast('rate_amount', dbt.type_string()),
+            "'|'", dbt.safe_cast('correction_amount', dbt.type_string()),
+            "'|'", "correction_currency",
+            "'|'", dbt.safe_cast('billing_month', dbt.type_string()),
+        ])) }} as correction_version,
+        {{ dbt.concat(["'PSA-CORR-'", "correction_id"]) }} as erp_external_id,
+        project_code,
+        erp_customer_id,
+        time_entry_id,
+        expense_id,
+        milestone_id,
+        invoice_line_id,
 
         ---------- text
-        'unbilled_time' as correction_type,
-        unbilled_time.user_name,
+        correction_type,
+        cause,
+        line_description,
 
         ---------- numerics
-        unbilled_time.hours,
-        unbilled_time.bill_rate_amount,
-        cast(round(unbilled_time.hours * unbilled_time.bill_rate_amount, 2) as decimal(18, 2))
-            as correction_amount,
-        unbilled_time.bill_rate_currency as correction_currency,
+        cast(quantity as decimal(18, 4)) as quantity,
+        cast(rate_amount as decimal(18, 2)) as rate_amount,
+        cast(correction_amount as decimal(18, 2)) as correction_amount,
+        correction_currency,
+        cast(correction_reporting_amount as decimal(18, 2)) as correction_reporting_amount,
+        reporting_currency,
 
         ---------- dates
-        unbilled_time.spent_on,
-        unbilled_time.billing_month
+        spent_on,
+        billing_month
 
-    from unbilled_time
-    inner join invoiced_project_months
-        on invoiced_project_months.project_code = unbilled_time.project_code
-        and invoiced_project_months.billing_month = unbilled_time.billing_month
+    from detailed
 
 )
 
-select * from corrections
+select * from final

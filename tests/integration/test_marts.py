@@ -1,0 +1,299 @@
+"""The margin, backlog, WIP, utilization and close marts, against the sandbox's own books.
+
+The small firm is served over HTTP, ingested by the dlt assets into a fresh DuckDB file and
+built by `dbt build` (models, data tests, unit tests) up to the marts of this module. Its clock
+is then moved on three weeks (past the 15th, so June is invoiced and closes), the new activity
+ingested and the marts built again. The tests read the second build and compare it with what
+the sandbox serves over its APIs; the close snapshot is compared across the two builds.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+import requests
+
+from psa_pipeline.sandbox.server import SandboxServer
+from psa_pipeline.settings import Settings
+from tests.helpers import (
+    BAMBOOHR,
+    BAMBOOHR_AUTH,
+    dbt,
+    harvest_records,
+    settings_for,
+    start_sandbox,
+    suiteql,
+)
+from tests.integration.test_ingest import materialize
+
+pytestmark = pytest.mark.slow  # two ingests and two dbt builds, about two minutes
+
+MARTS = [
+    "+project_margin_monthly",
+    "+backlog_monthly",
+    "+unbilled_wip",
+    "+utilization_practice_monthly",
+    "+month_end_close_snapshots",
+]
+ADVANCE_DAYS = 21  # 2026-06-30 -> 2026-07-21: June's invoices go out on 15 July
+
+
+@dataclass
+class Built:
+    server: SandboxServer
+    settings: Settings
+    first_close: list[tuple]  # month_end_close_snapshots after the first build
+    first_as_of: tuple  # int_as_of__derived after the first build
+
+    def query(self, sql: str) -> list[tuple]:
+        with duckdb.connect(str(self.settings.warehouse_path), read_only=True) as conn:
+            return conn.execute(sql).fetchall()
+
+
+def dbt_build(directory: Path, warehouse: Path) -> None:
+    dbt("build", directory, warehouse, "--select", *MARTS, "--indirect-selection", "cautious")
+
+
+def close_rows(built: Built) -> list[tuple]:
+    return built.query("select * from marts.month_end_close_snapshots order by close_snapshot_id")
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("marts")
+    server = start_sandbox(tmp / "sandbox")
+    try:
+        settings = settings_for(server, tmp / "data")
+        first = Built(server, settings, [], ())
+        with dg.DagsterInstance.ephemeral() as instance:
+            materialize(server, settings, instance)
+        dbt_build(tmp, settings.warehouse_path)
+        first_close = close_rows(first)
+        (first_as_of,) = first.query("select * from intermediate.int_as_of__derived")
+        moved = requests.post(
+            f"{server.url}/_sandbox/advance", params={"days": ADVANCE_DAYS}, timeout=300
+        )
+        moved.raise_for_status()
+        with dg.DagsterInstance.ephemeral() as instance:
+            materialize(server, settings, instance)
+        dbt_build(tmp, settings.warehouse_path)
+        yield Built(server, settings, first_close, first_as_of)
+    finally:
+        server.stop()
+
+
+def per_project(rows) -> dict[str, Decimal]:
+    totals: Counter = Counter()
+    for code, amount in rows:
+        totals[code] += Decimal(str(amount))
+    return {code: amount for code, amount in totals.items() if amount}
+
+
+def test_billed_per_project_is_the_erp_invoices_less_credit_memos(built):
+    documents = suiteql(
+        built.server,
+        "select custbody_project_code, type, status, foreigntotal from transaction",
+    )
+    erp = per_project(
+        (
+            d["custbody_project_code"],
+            Decimal(d["foreigntotal"]) * (1 if d["type"] == "CustInvc" else -1),
+        )
+        for d in documents
+        if d["type"] in ("CustInvc", "CustCred") and d["status"] != "pendingApproval"
+    )
+    mart = per_project(
+        built.query("select project_code, billed_amount from marts.project_margin_monthly")
+    )
+    assert erp and mart == erp
+
+
+def test_collected_per_project_is_the_erp_payments(built):
+    payments = suiteql(
+        built.server,
+        "select custbody_project_code, foreigntotal from transaction where type = 'CustPymt'",
+    )
+    erp = per_project((p["custbody_project_code"], p["foreigntotal"]) for p in payments)
+    mart = per_project(
+        built.query("select project_code, collected_amount from marts.project_margin_monthly")
+    )
+    assert erp and mart == erp
+
+
+def test_delivered_hours_are_harvest_approved_billable_hours(built):
+    entries = harvest_records(built.server, "time_entries")
+    harvest = per_project(
+        (e["project"]["code"], e["hours"]) for e in entries if e["is_closed"] and e["billable"]
+    )
+    mart = per_project(
+        built.query(
+            "select project_code, delivered_billable_hours from marts.project_margin_monthly"
+        )
+    )
+    assert harvest and mart == harvest
+
+
+def test_the_waterfall_to_date_adds_up(built):
+    """Every project's last row carries the sums of its months; eac = delivered + plan ahead."""
+    wrong = built.query(
+        """
+        with last_rows as (
+            select *, row_number() over (partition by project_code order by margin_month desc)
+                as rank_from_last
+            from marts.project_margin_monthly
+        ),
+        sums as (
+            select project_code, sum(delivered_amount) as delivered, sum(billed_amount) as billed,
+                sum(collected_amount) as collected
+            from marts.project_margin_monthly group by 1
+        )
+        select last_rows.project_code
+        from last_rows join sums using (project_code)
+        where rank_from_last = 1 and (
+            delivered_to_date_amount <> delivered
+            or billed_to_date_amount <> billed
+            or collected_to_date_amount <> collected
+            or eac_amount <> delivered_to_date_amount + remaining_planned_amount
+            or billed_amount <> invoiced_amount - credited_amount
+        )
+        """
+    )
+    assert wrong == []
+
+
+def test_delivered_time_and_materials_is_billed_leaked_or_wip(built):
+    """On a T&M project, the value of approved billable time is what its invoice lines bill
+    (each entry once), plus what revenue_leakage says was lost on it (left off, or billed at a
+    superseded rate), plus what is still work in progress: to the cent."""
+    rows = built.query(
+        """
+        with delivered as (
+            select project_code, sum(bill_amount) as amount from marts.fct_time_entry
+            where is_approved and is_billable and billing_model = 'time_and_materials'
+            group by 1
+        ),
+        billed as (
+            select project_code, sum(line_amount) as amount from marts.fct_invoice_line
+            where time_entry_id is not null and not is_draft group by 1
+        ),
+        leaked as (
+            select project_code, sum(case when cause = 'time_billed_twice'
+                then -leakage_amount else leakage_amount end) as amount
+            from marts.revenue_leakage
+            where cause in ('unbilled_time', 'superseded_rate', 'time_billed_twice')
+            group by 1
+        ),
+        wip as (
+            select project_code, sum(wip_amount) as amount from marts.unbilled_wip
+            where wip_type = 'time' group by 1
+        )
+        select delivered.project_code, delivered.amount,
+            coalesce(billed.amount, 0), coalesce(leaked.amount, 0), coalesce(wip.amount, 0)
+        from delivered
+        left join billed using (project_code)
+        left join leaked using (project_code)
+        left join wip using (project_code)
+        """
+    )
+    assert rows
+    assert [r for r in rows if r[1] != r[2] + r[3] + r[4]] == []
+    assert sum(r[4] for r in rows) > 0  # July's work is in progress on 21 July
+
+
+def test_wip_is_only_what_the_billing_run_has_not_reached(built):
+    as_of_on, closed_through = built.query(
+        "select as_of_on, closed_through_month from intermediate.int_as_of__derived"
+    )[0]
+    assert as_of_on == date(2026, 7, 21) and closed_through == date(2026, 6, 1)
+    ages = built.query(
+        "select min(work_on), max(work_on), count(*), "
+        "count(distinct aging_bucket) from marts.unbilled_wip"
+    )[0]
+    assert ages[0] >= date(2026, 7, 1) and ages[1] <= as_of_on and ages[2] > 0
+    leaked_as_wip = built.query(
+        "select count(*) from marts.unbilled_wip join marts.revenue_leakage using (time_entry_id)"
+    )
+    assert leaked_as_wip == [(0,)]
+
+
+def _employees(server: SandboxServer) -> dict[str, dict]:
+    report = requests.post(
+        f"{server.url}{BAMBOOHR}/reports/custom",
+        params={"format": "JSON"},
+        json={"fields": ["id", "hireDate", "terminationDate", "fte"]},
+        headers=BAMBOOHR_AUTH,
+        timeout=30,
+    ).json()["employees"]
+    return {e["id"]: e for e in report}
+
+
+def test_available_hours_leave_out_weekends_time_off_and_days_not_employed(built):
+    """For every consultant with time off in May 2026: weekdays employed less weekdays off,
+    times fte x 8 hours, computed here from what BambooHR serves."""
+    month, end = date(2026, 5, 1), date(2026, 5, 31)
+    leave = requests.get(
+        f"{built.server.url}{BAMBOOHR}/time_off/requests",
+        params={"start": month.isoformat(), "end": end.isoformat()},
+        headers=BAMBOOHR_AUTH,
+        timeout=30,
+    ).json()
+    employees = _employees(built.server)
+    days = [month + timedelta(days=n) for n in range((end - month).days + 1)]
+    expected = {}
+    for employee_id in {r["employeeId"] for r in leave if r["status"]["status"] == "approved"}:
+        person = employees[employee_id]
+        hired = date.fromisoformat(person["hireDate"])
+        left = date.fromisoformat(person["terminationDate"]) if person["terminationDate"] else None
+        off = {
+            date.fromisoformat(r["start"]) + timedelta(days=n)
+            for r in leave
+            if r["employeeId"] == employee_id and r["status"]["status"] == "approved"
+            for n in range((date.fromisoformat(r["end"]) - date.fromisoformat(r["start"])).days + 1)
+        }
+        working = [d for d in days if d.weekday() < 5 and hired <= d and (left is None or d < left)]
+        hours = Decimal(str(person["fte"])) * 8
+        expected[int(employee_id)] = (
+            Decimal(len(working)) * hours,
+            Decimal(len([d for d in working if d in off])) * hours,
+        )
+    found = {
+        resource: (capacity, time_off)
+        for resource, capacity, time_off in built.query(
+            "select resource_id, capacity_hours, time_off_hours from marts.utilization_monthly "
+            f"where utilization_month = '{month}'"
+        )
+        if resource in expected
+    }
+    assert expected and any(off for _, off in expected.values())
+    assert found == expected
+    available = dict(
+        built.query(
+            "select resource_id, available_hours from marts.utilization_monthly "
+            f"where utilization_month = '{month}'"
+        )
+    )
+    assert all(available[r] == cap - off for r, (cap, off) in expected.items())
+
+
+def test_a_closed_month_is_never_rewritten_and_the_new_close_is_appended(built):
+    first_as_of_on, first_closed = built.first_as_of[1], built.first_as_of[4]
+    assert (first_as_of_on, first_closed) == (date(2026, 6, 30), date(2026, 5, 1))
+    assert built.first_close
+    after = close_rows(built)
+    earlier_months = [row for row in after if row[-3] <= first_closed]
+    assert earlier_months == built.first_close  # every column, every row, unchanged
+    appended = {row[-3] for row in after} - {row[-3] for row in built.first_close}
+    assert appended == {date(2026, 6, 1)}
+    # the June close saw the run of 15 July: June billed, and billed as the ERP has it
+    june_billed = built.query(
+        "select sum(billed_amount) from marts.month_end_close_snapshots "
+        "where close_month = '2026-06-01'"
+    )[0][0]
+    assert june_billed > 0
