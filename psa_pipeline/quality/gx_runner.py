@@ -7,9 +7,12 @@ data: it is a tooling error, reported apart and never counted as bad data.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import pandas as pd
+
+SAMPLE_SIZE = 5
 
 
 @dataclass(frozen=True)
@@ -18,8 +21,14 @@ class ExpectationOutcome:
     column: str | None
     success: bool
     unexpected_count: int | None
-    sample: list
+    sample: list[str]
     tooling_error: str | None
+
+    def __str__(self) -> str:
+        where = f"({self.column})" if self.column else ""
+        if self.tooling_error:
+            return f"{self.expectation}{where}: {self.tooling_error}"
+        return f"{self.expectation}{where}: {self.unexpected_count} unexpected, e.g. {self.sample}"
 
 
 @dataclass(frozen=True)
@@ -55,7 +64,24 @@ def _tooling_error(exception_info: dict | None) -> str | None:
     return "; ".join(messages) or None
 
 
-def validate_frame(suite_name: str, frame: pd.DataFrame, expectations: list) -> SuiteOutcome:
+def _sample(result: dict, row_id: Sequence[str]) -> list[str]:
+    """A few offending values, each with the id of its row when the frame has one."""
+    rows = result.get("partial_unexpected_index_list") or []
+    if rows and all(isinstance(r, dict) for r in rows):
+        return [_describe_row(r, row_id) for r in rows[:SAMPLE_SIZE]]
+    return [str(v) for v in (result.get("partial_unexpected_list") or [])[:SAMPLE_SIZE]]
+
+
+def _describe_row(row: dict, row_id: Sequence[str]) -> str:
+    ids = ", ".join(f"{c}={row[c]}" for c in row_id if c in row)
+    values = ", ".join(f"{c}={v}" for c, v in row.items() if c not in row_id)
+    return f"{ids}: {values}" if ids and values else ids or values
+
+
+def validate_frame(
+    suite_name: str, frame: pd.DataFrame, expectations: list, row_id: Sequence[str] = ()
+) -> SuiteOutcome:
+    """Judge `frame` by `expectations` (GE objects); `row_id` columns name offending rows."""
     import great_expectations as gx  # ~7 s to import: only when a check runs
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
@@ -70,16 +96,30 @@ def validate_frame(suite_name: str, frame: pd.DataFrame, expectations: list) -> 
     validation = context.validation_definitions.add(
         gx.ValidationDefinition(name=suite_name, data=batch, suite=suite)
     )
-    result = validation.run(batch_parameters={"dataframe": frame})
+    result_format: dict = {"result_format": "SUMMARY"}
+    ids = [c for c in row_id if c in frame.columns]  # a missing one is the key's tooling error
+    if ids:
+        result_format["unexpected_index_column_names"] = ids
+    result = validation.run(batch_parameters={"dataframe": frame}, result_format=result_format)
     outcomes = [
         ExpectationOutcome(
             expectation=r.expectation_config.type,
-            column=r.expectation_config.kwargs.get("column"),
+            column=_columns(r.expectation_config.kwargs),
             success=bool(r.success),
             unexpected_count=(r.result or {}).get("unexpected_count"),
-            sample=[str(v) for v in (r.result or {}).get("partial_unexpected_list", [])[:5]],
+            sample=_sample(r.result or {}, ids),
             tooling_error=_tooling_error(r.exception_info),
         )
         for r in result.results
     ]
     return SuiteOutcome(suite=suite_name, rows=len(frame), outcomes=outcomes)
+
+
+def _columns(kwargs: dict) -> str | None:
+    if "column" in kwargs:
+        return kwargs["column"]
+    if "column_list" in kwargs:
+        return ", ".join(kwargs["column_list"])
+    if "column_A" in kwargs:
+        return f"{kwargs['column_A']}, {kwargs['column_B']}"
+    return None

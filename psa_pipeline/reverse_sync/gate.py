@@ -73,12 +73,20 @@ def sync_gate(instance: dg.DagsterInstance, asset_key: dg.AssetKey, run_id: str)
         elif record is None:
             verdict.problems.append(f"{name} has never been evaluated")
         elif record.status != AssetCheckExecutionRecordStatus.SUCCEEDED:
-            verdict.problems.append(f"{name} is {record.status.value} (run {record.run_id})")
+            verdict.problems.append(
+                f"{name} is {record.status.value} (run {record.run_id}){_why(record)}"
+            )
         elif key.asset_key == asset_key and record.run_id != run_id:
             verdict.problems.append(f"{name} was not evaluated in run {run_id}, which built it")
         elif changed := _changed_since(instance, graph, key.asset_key, record.event.timestamp):
             verdict.problems.append(f"{name} has not been evaluated since {changed} changed")
     return verdict
+
+
+def _why(record: AssetCheckExecutionRecord) -> str:
+    """The check's own account of its result: says, for one, that GE failed and not the data."""
+    evaluation = record.event.asset_check_evaluation if record.event else None
+    return f": {evaluation.description}" if evaluation and evaluation.description else ""
 
 
 def _latest_completed(
