@@ -6,15 +6,23 @@ import atexit
 import base64
 import dataclasses
 import functools
+import json
 import shutil
+import subprocess
 import tempfile
 from pathlib import Path
 
 import requests
 
+from psa_pipeline.definitions import dbt_executable
 from psa_pipeline.sandbox.plan import FirmConfig
 from psa_pipeline.sandbox.server import SandboxServer, open_firm
-from psa_pipeline.settings import SANDBOX_HARVEST_ACCOUNT_ID, SANDBOX_TOKEN, Settings
+from psa_pipeline.settings import (
+    DBT_PROJECT_DIR,
+    SANDBOX_HARVEST_ACCOUNT_ID,
+    SANDBOX_TOKEN,
+    Settings,
+)
 
 SMALL_FIRM = FirmConfig(seed=7, size="small")
 AUTH = {"Authorization": f"Bearer {SANDBOX_TOKEN}"}
@@ -149,3 +157,36 @@ def invoice_body(amount="750.00", quantity="5") -> dict:
             ]
         },
     }
+
+
+def dbt(command: str, work_dir: Path, warehouse: Path, *args: str) -> str:
+    """Run dbt as the product does, on a DuckDB warehouse named in --vars; return its output.
+
+    In a process of its own: dbt-duckdb keeps its connection to the file open in the process
+    that ran it, so a reader in the same process could not open it. Target and logs go to
+    `work_dir`, never the project's own target/, which `make` and other runs use.
+    """
+    done = subprocess.run(
+        [
+            dbt_executable(),
+            *command.split(),  # "build", or "docs generate"
+            "--project-dir",
+            str(DBT_PROJECT_DIR),
+            "--profiles-dir",
+            str(DBT_PROJECT_DIR),
+            "--target",
+            "duckdb",
+            "--target-path",
+            str(Path(work_dir) / "target"),
+            "--log-path",
+            str(Path(work_dir) / "logs"),
+            "--vars",
+            json.dumps({"warehouse_path": str(warehouse)}),
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, f"dbt {command} failed:\n{done.stdout[-20_000:]}{done.stderr}"
+    return done.stdout

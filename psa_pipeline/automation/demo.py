@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections import Counter
 from dataclasses import dataclass
 from decimal import Decimal
 from urllib.parse import urlparse
@@ -77,15 +78,18 @@ class DemoReport:
     seconds: float
     refresh_succeeded: bool
     checks_passed: int
-    checks_failed: list[str]
+    checks_failed: list[str]  # ERROR severity: they block what is downstream
+    checks_warned: list[str]  # WARN severity: worth a look, block nothing
     sensor_outcome: str
     syncs: list[dict]
     raw_rows: dict[str, int]
     quarantined: int
     malformed_injected: int
     margin: list[tuple]
-    corrections_found: int
-    defects_injected: int
+    leakage_found: dict[str, int]
+    leakage_injected: dict[str, int]
+    leakage_reporting: tuple[str, Decimal]  # the open leakage in the reporting currency
+    corrections: dict[str, int]
     outbox: dict[str, int]
 
     @property
@@ -156,13 +160,22 @@ def run_demo(settings: Settings) -> DemoReport:
         seconds=time.monotonic() - started,
         refresh_succeeded=refresh.success,
         checks_passed=sum(1 for c in checks if c.passed),
-        checks_failed=[c.asset_check_key.to_user_string() for c in checks if not c.passed],
+        checks_failed=_failed(checks, dg.AssetCheckSeverity.ERROR),
+        checks_warned=_failed(checks, dg.AssetCheckSeverity.WARN),
         sensor_outcome=outcome,
         syncs=[_sync_summary(result) for result in syncs],
         **_warehouse_summary(defs),
-        defects_injected=sum(1 for d in truth if d["kind"] == "unbilled_time"),
+        leakage_injected=dict(Counter(d["kind"] for d in truth if d["category"] == "leakage")),
         malformed_injected=sum(1 for d in truth if d["kind"] == "malformed_record"),
     )
+
+
+def _failed(checks, severity: dg.AssetCheckSeverity) -> list[str]:
+    return [
+        c.asset_check_key.to_user_string()
+        for c in checks
+        if not c.passed and c.severity == severity
+    ]
 
 
 def _sync_summary(result: dg.ExecuteInProcessResult) -> dict:
@@ -177,24 +190,43 @@ def _warehouse_summary(defs: dg.Definitions) -> dict:
     with warehouse.read_only() as conn:
         raw_rows = raw_row_counts(conn)
         quarantined = quarantined_row_count(conn)
+        # sold is the contract value on each project's latest month; the rest add up
         margin = conn.execute(
-            "select currency, count(*), sum(sold_amount), sum(delivered_amount), "
-            "sum(billed_amount), sum(unbilled_amount) from marts.project_margin "
+            "select currency, count(distinct project_code), "
+            "sum(case when is_latest then sold_amount else 0 end), sum(delivered_amount), "
+            "sum(billed_amount), sum(collected_amount) from ("
+            "select *, margin_month = max(margin_month) over (partition by project_code) "
+            "as is_latest from marts.project_margin_monthly) as margin "
             "group by currency order by currency"
         ).fetchall()
         synced = _has_outbox(conn)
-        # found = still open in the mart, or already handed to the ERP in an earlier sync
+        # found = still open in the mart, or corrected by an earlier sync (a correction's id is
+        # its leakage item's id, and the ERP now bills the item, so the mart no longer has it)
+        found = conn.execute(
+            "select cause, count(*) from (select cause, leakage_id from marts.revenue_leakage"
+            + (
+                " union select split_part(correction_id, '-', 1), correction_id"
+                " from reverse_sync.erp_sync_ledger"
+                if synced
+                else ""
+            )
+            + ") as found group by cause"
+        ).fetchall()
+        reporting = conn.execute(
+            "select any_value(reporting_currency), coalesce(sum(leakage_reporting_amount), 0) "
+            "from marts.revenue_leakage"
+        ).fetchone()
         corrections = conn.execute(
-            "select count(*) from (select correction_id from marts.billing_corrections"
-            + (" union select correction_id from reverse_sync.erp_sync_ledger" if synced else "")
-            + ")"
-        ).fetchone()[0]
+            "select correction_type, count(*) from marts.billing_corrections group by 1"
+        ).fetchall()
         outbox = ledger.status_counts(conn) if synced else {}
     return {
         "raw_rows": raw_rows,
         "quarantined": quarantined,
         "margin": margin,
-        "corrections_found": corrections,
+        "leakage_found": dict(found),
+        "leakage_reporting": tuple(reporting),
+        "corrections": dict(corrections),
         "outbox": outbox,
     }
 
@@ -220,17 +252,28 @@ def render(report: DemoReport) -> str:
         f"  kept aside in quarantine{report.quarantined:>10,}   (raw_<system>.quarantine; "
         f"the sandbox broke {report.malformed_injected})",
         "",
-        "Project margin (marts.project_margin), per currency:",
-        f"  {'cur':<5}{'projects':>9}{'sold':>17}{'delivered':>17}{'billed':>17}{'unbilled':>17}",
+        "Project margin (marts.project_margin_monthly), per currency:",
+        f"  {'cur':<5}{'projects':>9}{'sold':>17}{'delivered':>17}{'billed':>17}{'collected':>17}",
         *(
-            f"  {cur:<5}{n:>9}{amount(s)}{amount(d)}{amount(b)}{amount(u)}"
-            for cur, n, s, d, b, u in report.margin
+            f"  {cur:<5}{n:>9}{amount(s)}{amount(d)}{amount(b)}{amount(c)}"
+            for cur, n, s, d, b, c in report.margin
         ),
         "",
         f"Checks in the refresh run: {report.checks_passed} passed, "
-        f"{len(report.checks_failed)} failed{': ' + ', '.join(report.checks_failed) if report.checks_failed else ''}",
-        f"Billing corrections found: {report.corrections_found} "
-        f"(the sandbox injected {report.defects_injected} unbilled time entries)",
+        f"{len(report.checks_warned)} warned, {len(report.checks_failed)} failed",
+        *(f"  failed: {name}" for name in report.checks_failed),
+        *(f"  warned: {name}" for name in report.checks_warned),
+        "",
+        "Revenue leakage (marts.revenue_leakage), found against what the sandbox injected:",
+        f"  {'cause':<26}{'found':>8}{'injected':>10}",
+        *(
+            f"  {cause:<26}{report.leakage_found.get(cause, 0):>8,}"
+            f"{report.leakage_injected.get(cause, 0):>10,}"
+            for cause in sorted(set(report.leakage_found) | set(report.leakage_injected))
+        ),
+        f"  still open, in {report.leakage_reporting[0] or '-'}{amount(report.leakage_reporting[1])}",
+        "Billing corrections (marts.billing_corrections): "
+        + (", ".join(f"{n:,} {kind}" for kind, n in sorted(report.corrections.items())) or "none"),
         f"ERP sync sensor: {report.sensor_outcome}",
     ]
     for sync in report.syncs:
@@ -243,7 +286,7 @@ def render(report: DemoReport) -> str:
         f"ERP outbox, all runs: {report.outbox or 'empty'}",
         "",
         "Look around: `make dev`, then open http://127.0.0.1:3000 (assets, checks, runs, sensor).",
-        "The warehouse is data/warehouse.duckdb (marts.project_margin, marts.billing_corrections);",
+        "The warehouse is data/warehouse.duckdb (marts.project_margin_monthly, marts.revenue_leakage);",
         f"every step's output is in {report.log_path}.",
     ]
     return "\n".join(lines)

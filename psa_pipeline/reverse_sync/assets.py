@@ -1,5 +1,9 @@
 """erp_sync_invoices: push pending billing corrections to the ERP as draft invoices.
 
+It pushes the corrections of unbilled time (`invoice_time`); expenses, milestones, rate
+adjustments and credits for double billing wait in billing_corrections for a sync that writes
+those records.
+
 The warehouse is only held for short moments (reading corrections, writing the outbox, settling
 one entry); never across an HTTP call, which with retries can take a while.
 """
@@ -20,10 +24,11 @@ from psa_pipeline.warehouse import WAREHOUSE_POOL, Warehouse
 BILLING_CORRECTIONS = dg.AssetKey("billing_corrections")
 
 NEW_CORRECTIONS = """
-select correction_id, time_entry_id, project_code, erp_customer_id, user_name, spent_on,
-       billing_month, hours, bill_rate_amount, correction_amount, correction_currency
+select correction_id, time_entry_id, project_code, erp_customer_id, line_description, spent_on,
+       billing_month, quantity, rate_amount, correction_amount, correction_currency
 from marts.billing_corrections
-where correction_id not in (select correction_id from reverse_sync.erp_sync_ledger)
+where correction_type = 'invoice_time'
+  and correction_id not in (select correction_id from reverse_sync.erp_sync_ledger)
 order by correction_id
 """
 

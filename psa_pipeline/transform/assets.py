@@ -26,9 +26,22 @@ def dbt_build(
     The counts are taken after dbt's own process has exited: DuckDB lets one process hold the
     file for writing, so counting while dbt runs (dagster-dbt's fetch_row_counts) would collide
     with it. Events are therefore held until dbt finishes, then emitted with their counts.
+
+    dbt's unit tests check the SQL, not the data, so they run in CI (tests/integration/
+    test_dbt_project.py), not in every materialisation.
     """
     invocation = dbt.cli(
-        ["build", "--vars", json.dumps({"warehouse_path": warehouse.database})],
+        [
+            "build",
+            "--exclude-resource-type",
+            "unit_test",
+            # a test of a staging model that also names a later model (a relationship from an
+            # intermediate model) runs with the later model, not before it exists
+            "--indirect-selection",
+            "buildable",
+            "--vars",
+            json.dumps(warehouse.dbt_vars()),
+        ],
         context=context,
         raise_on_error=False,
     )

@@ -83,14 +83,28 @@ def test_every_asset_materialises_and_every_check_passes(pipeline):
     assert [e.asset_check_key for e in evaluations if not e.passed] == []
 
 
-def test_billing_corrections_are_exactly_the_injected_unbilled_time(pipeline):
+def test_billing_corrections_are_exactly_the_injected_correctable_leakage(pipeline):
+    """Time corrections bill exactly the unbilled time; every other kind a billing record can
+    put right has one correction per injected item, to the cent."""
     injected = {
         int(d["record_id"]): Decimal(d["amount"]) for d in truth(pipeline.server, "unbilled_time")
     }
     found = dict(
-        pipeline.query("select time_entry_id, correction_amount from marts.billing_corrections")
+        pipeline.query(
+            "select time_entry_id, correction_amount from marts.billing_corrections "
+            "where correction_type = 'invoice_time'"
+        )
     )
     assert injected and found == injected
+    for cause in ("expense_not_invoiced", "time_billed_twice", "superseded_rate"):
+        amounts = sorted(Decimal(d["amount"]) for d in truth(pipeline.server, cause))
+        corrected = sorted(
+            amount
+            for (amount,) in pipeline.query(
+                f"select correction_amount from marts.billing_corrections where cause = '{cause}'"
+            )
+        )
+        assert corrected == amounts, cause
 
 
 def test_the_sync_put_each_correction_in_the_erp_once(pipeline):
@@ -160,7 +174,12 @@ def test_a_refresh_after_the_sync_leaves_nothing_to_correct(pipeline):
         instance=pipeline.instance
     )
     assert refresh.success
-    assert pipeline.query("select count(*) from marts.billing_corrections") == [(0,)]
+    # the time corrections are billed now (by the drafts); the other kinds wait for a sync
+    # that writes credit memos, expense and milestone lines and rate adjustments
+    left = dict(
+        pipeline.query("select correction_type, count(*) from marts.billing_corrections group by 1")
+    )
+    assert "invoice_time" not in left and left
     drafted = len(pipeline.drafted_time_entries())
     billed = pipeline.query("select count(*) from staging.stg_netsuite__invoice_lines")[0][0]
     invoices = {
@@ -170,5 +189,8 @@ def test_a_refresh_after_the_sync_leaves_nothing_to_correct(pipeline):
     lines = suiteql(pipeline.server, "select transaction from transactionline")
     assert billed == sum(line["transaction"] in invoices for line in lines) and drafted > 0
     assert len(lines) > billed  # credit memos have lines too, and they are not invoice lines
+    puts_before = pipeline.puts()
     outcome, runs = launch_sensor_runs(pipeline.defs, pipeline.instance, billing_corrections_sensor)
-    assert outcome == "billing_corrections holds no rows" and runs == []
+    assert outcome == "1 run(s) requested" and len(runs) == 1 and runs[0].success
+    metadata = runs[0].get_asset_materialization_events()[0].materialization.metadata
+    assert metadata["new_corrections"].value == 0 and pipeline.puts() == puts_before

@@ -49,11 +49,13 @@ def set_faults(server, plan: dict) -> None:
 
 
 def drafts_expected(settings) -> int:
-    """One draft invoice per project, customer and currency with corrections."""
+    """One draft invoice per project, customer and currency with time corrections (the kind
+    the sync writes)."""
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as conn:
         return conn.execute(
             "select count(*) from (select distinct project_code, erp_customer_id, "
-            "correction_currency from marts.billing_corrections)"
+            "correction_currency from marts.billing_corrections "
+            "where correction_type = 'invoice_time')"
         ).fetchone()[0]
 
 
