@@ -65,6 +65,7 @@ def sync_gate(instance: dg.DagsterInstance, asset_key: dg.AssetKey, run_id: str)
         key=lambda k: (k.asset_key.to_user_string(), k.name),
     )
     verdict = GateVerdict()
+    materialised = LatestMaterialisations(instance, graph)
     for key in check_keys:
         name = f"{key.asset_key.to_user_string()}:{key.name}"
         record, in_progress = _latest_completed(instance, key)
@@ -78,7 +79,7 @@ def sync_gate(instance: dg.DagsterInstance, asset_key: dg.AssetKey, run_id: str)
             )
         elif key.asset_key == asset_key and record.run_id != run_id:
             verdict.problems.append(f"{name} was not evaluated in run {run_id}, which built it")
-        elif changed := _changed_since(instance, graph, key.asset_key, record.event.timestamp):
+        elif changed := materialised.changed_since(key.asset_key, record.event.timestamp):
             verdict.problems.append(f"{name} has not been evaluated since {changed} changed")
     return verdict
 
@@ -103,12 +104,29 @@ def _latest_completed(
     return None, False
 
 
-def _changed_since(
-    instance: dg.DagsterInstance, graph: AssetGraph, checked: dg.AssetKey, evaluated_at: float
-) -> str | None:
-    """The first asset at or above `checked` materialised after the check was evaluated."""
-    for key in sorted(graph.get_ancestor_asset_keys(checked, include_self=True), key=str):
-        event = instance.get_latest_materialization_event(key)
-        if event is not None and event.timestamp > evaluated_at:
-            return key.to_user_string()
-    return None
+class LatestMaterialisations:
+    """When each asset was last materialised, read from the instance once per verdict.
+
+    A verdict looks at every blocking check upstream of the corrections (hundreds, with dbt's
+    tests as checks), and each check at every asset above it; asking the instance each time made
+    one verdict tens of thousands of queries.
+    """
+
+    def __init__(self, instance: dg.DagsterInstance, graph: AssetGraph):
+        self._instance = instance
+        self._graph = graph
+        self._timestamps: dict[dg.AssetKey, float | None] = {}
+
+    def timestamp(self, key: dg.AssetKey) -> float | None:
+        if key not in self._timestamps:
+            event = self._instance.get_latest_materialization_event(key)
+            self._timestamps[key] = event.timestamp if event is not None else None
+        return self._timestamps[key]
+
+    def changed_since(self, checked: dg.AssetKey, evaluated_at: float) -> str | None:
+        """The first asset at or above `checked` materialised after the check was evaluated."""
+        for key in sorted(self._graph.get_ancestor_asset_keys(checked, include_self=True), key=str):
+            materialised_at = self.timestamp(key)
+            if materialised_at is not None and materialised_at > evaluated_at:
+                return key.to_user_string()
+        return None
