@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -41,6 +41,7 @@ MARTS = [
     "+unbilled_wip",
     "+utilization_practice_monthly",
     "+month_end_close_snapshots",
+    "+billing_corrections",
 ]
 ADVANCE_DAYS = 21  # 2026-06-30 -> 2026-07-21: June's invoices go out on 15 July
 
@@ -51,6 +52,8 @@ class Built:
     settings: Settings
     first_close: list[tuple]  # month_end_close_snapshots after the first build
     first_as_of: tuple  # int_as_of__derived after the first build
+    first_corrections: dict[str, tuple]  # billing_corrections after the first build
+    edited_correction: str  # the correction whose time entry the vendor then changed
 
     def query(self, sql: str) -> list[tuple]:
         with duckdb.connect(str(self.settings.warehouse_path), read_only=True) as conn:
@@ -59,6 +62,36 @@ class Built:
 
 def dbt_build(directory: Path, warehouse: Path) -> None:
     dbt("build", directory, warehouse, "--select", *MARTS, "--indirect-selection", "cautious")
+
+
+# what an ERP record of a correction carries, and its version
+CORRECTION_CONTENT = (
+    "correction_type, project_code, erp_customer_id, line_description, time_entry_id, "
+    "expense_id, milestone_id, invoice_line_id, quantity, rate_amount, correction_amount, "
+    "correction_currency, billing_month"
+)
+
+
+def corrections(built: Built) -> dict[str, tuple]:
+    """correction id -> (version, content)."""
+    return {
+        row[0]: (row[1], row[2:])
+        for row in built.query(
+            f"select correction_id, correction_version, {CORRECTION_CONTENT} "
+            "from marts.billing_corrections"
+        )
+    }
+
+
+def add_an_hour(server: SandboxServer, time_entry_id: int) -> None:
+    """The time tool changes an entry: an hour more, stamped after everything else."""
+    with server.store.connect() as store:
+        (newest,) = store.execute("select max(updated_at) from harvest_time_entries").fetchone()
+        stamp = datetime.fromisoformat(newest.replace("Z", "+00:00")) + timedelta(seconds=1)
+        store.execute(
+            "update harvest_time_entries set hours = hours + 1, updated_at = ? where id = ?",
+            (stamp.strftime("%Y-%m-%dT%H:%M:%SZ"), time_entry_id),
+        )
 
 
 def close_rows(built: Built) -> list[tuple]:
@@ -71,20 +104,26 @@ def built(tmp_path_factory):
     server = start_sandbox(tmp / "sandbox")
     try:
         settings = settings_for(server, tmp / "data")
-        first = Built(server, settings, [], ())
+        first = Built(server, settings, [], (), {}, "")
         with dg.DagsterInstance.ephemeral() as instance:
             materialize(server, settings, instance)
         dbt_build(tmp, settings.warehouse_path)
         first_close = close_rows(first)
         (first_as_of,) = first.query("select * from intermediate.int_as_of__derived")
+        first_corrections = corrections(first)
+        edited, time_entry_id = first.query(
+            "select correction_id, time_entry_id from marts.billing_corrections "
+            "where correction_type = 'invoice_time' order by correction_id limit 1"
+        )[0]
         moved = requests.post(
             f"{server.url}/_sandbox/advance", params={"days": ADVANCE_DAYS}, timeout=300
         )
         moved.raise_for_status()
+        add_an_hour(server, time_entry_id)
         with dg.DagsterInstance.ephemeral() as instance:
             materialize(server, settings, instance)
         dbt_build(tmp, settings.warehouse_path)
-        yield Built(server, settings, first_close, first_as_of)
+        yield Built(server, settings, first_close, first_as_of, first_corrections, edited)
     finally:
         server.stop()
 
@@ -297,3 +336,15 @@ def test_a_closed_month_is_never_rewritten_and_the_new_close_is_appended(built):
         "where close_month = '2026-06-01'"
     )[0][0]
     assert june_billed > 0
+
+
+def test_a_correction_keeps_its_id_and_its_version_changes_exactly_with_its_content(built):
+    before, after = built.first_corrections, corrections(built)
+    edited = built.edited_correction
+    assert edited in after and after[edited][0] != before[edited][0]
+    assert after[edited][1] != before[edited][1]  # an hour more, so more to bill
+    kept = [cid for cid in before if cid in after and cid != edited]
+    assert kept
+    for cid in kept:
+        same_content = after[cid][1] == before[cid][1]
+        assert (after[cid][0] == before[cid][0]) == same_content, cid
