@@ -146,21 +146,9 @@ ranked as (
 
 ),
 
-leaders as (
-
-    select customer_record_key, count(*) as leader_count
-    from ranked
-    where score_rank = 1
-    group by 1
-
-),
-
 chosen as (
 
-    select ranked.*
-    from ranked
-    inner join leaders on ranked.customer_record_key = leaders.customer_record_key
-    where ranked.score_rank = 1 and leaders.leader_count = 1
+    {{ sole_leader('ranked', 'customer_record_key') }}
 
 ),
 

@@ -132,21 +132,9 @@ ranked as (
 
 ),
 
-leaders as (
-
-    select resource_record_key, count(*) as leader_count
-    from ranked
-    where score_rank = 1
-    group by 1
-
-),
-
 chosen as (
 
-    select ranked.*
-    from ranked
-    inner join leaders on ranked.resource_record_key = leaders.resource_record_key
-    where ranked.score_rank = 1 and leaders.leader_count = 1
+    {{ sole_leader('ranked', 'resource_record_key') }}
 
 ),
 

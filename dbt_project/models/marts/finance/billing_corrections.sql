@@ -5,8 +5,10 @@
     invoice_time         unbilled_time: a draft invoice line for the hours at the entry's rate
     invoice_expense      expense_not_invoiced: a draft invoice line for the expense
     invoice_milestone    milestone_not_invoiced: a draft invoice line for the milestone
-    rate_adjustment      superseded_rate: a draft invoice line for the difference between the
-                         contract's rate and the rate billed (a credit when billed too high)
+    rate_adjustment      superseded_rate: a one-unit draft invoice line for the difference
+                         between the hours at the contract's rate and the line billed (a
+                         credit when billed too high); one unit, because the difference of two
+                         rounded amounts is not always hours x a rate to the cent
     credit_duplicate     time_billed_twice: a credit memo line for the line billed again
 
     won_deal_without_project and unmapped_project_code are not here: no invoice can be drafted
@@ -101,7 +103,6 @@ detailed as (
             as line_description,
         case
             when correctable.correction_type = 'invoice_time' then time_entries.hours
-            when correctable.correction_type = 'rate_adjustment' then invoice_lines.quantity
             when correctable.correction_type = 'credit_duplicate' then invoice_lines.quantity
             else cast(1 as decimal(18, 4))
         end as quantity,
