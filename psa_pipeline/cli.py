@@ -1,4 +1,4 @@
-"""psa-pipeline: demo | sandbox serve | sandbox truth."""
+"""psa-pipeline: demo | check-sources | sandbox serve | sandbox truth."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 import sys
 
 from psa_pipeline.sandbox.plan import KNOB_LIMITS, SIZES, DefectRates, FirmConfig
-from psa_pipeline.settings import SANDBOX_TOKEN, load_settings
+from psa_pipeline.settings import SANDBOX_TOKEN, SYSTEMS, load_settings
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -15,6 +15,16 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
 
     commands.add_parser("demo", help="run the whole pipeline once against the sandbox firm")
+    check = commands.add_parser(
+        "check-sources",
+        help="before a first run: try each configured source's endpoints and say what is wrong",
+    )
+    check.add_argument(
+        "--system",
+        action="append",
+        choices=SYSTEMS,
+        help="only this system (repeatable); default: all five",
+    )
 
     sandbox = commands.add_parser("sandbox", help="the simulated firm").add_subparsers(
         dest="sandbox_command", required=True
@@ -58,6 +68,13 @@ def main(argv: list[str] | None = None) -> int:
         report = run_demo(settings)
         print(render(report))
         return 0 if report.ok else 1
+    if args.command == "check-sources":
+        from psa_pipeline.sources.probes import check_sources
+        from psa_pipeline.sources.probes import render as render_findings
+
+        findings = check_sources(settings, tuple(args.system or SYSTEMS))
+        print(render_findings(findings))
+        return 0 if all(f.ok for f in findings) else 1
 
     from psa_pipeline.sandbox.server import open_firm
     from psa_pipeline.sandbox.server import serve as serve_firm

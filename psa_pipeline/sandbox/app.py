@@ -66,6 +66,7 @@ def create_app(store: SandboxStore, token: str = SANDBOX_TOKEN) -> FastAPI:
     app.state.clock = clock
     app.state.request_log = RequestLog()
     app.state.faults = Faults(int(store.meta("seed")), SYSTEMS)
+    app.state.denied = {}  # system -> the permissions the credential lacks (check-sources tests)
 
     app.add_middleware(FaultMiddleware, faults=app.state.faults)
 
@@ -130,5 +131,19 @@ def create_app(store: SandboxStore, token: str = SANDBOX_TOKEN) -> FastAPI:
         except FaultPlanError as error:
             raise HTTPException(400, str(error)) from error
         return app.state.faults.plan
+
+    @app.get("/_sandbox/permissions")
+    def permissions() -> dict:
+        return {system: sorted(denied) for system, denied in app.state.denied.items()}
+
+    @app.post("/_sandbox/permissions")
+    def set_permissions(denied: Annotated[dict[str, list[str]], Body()]) -> dict:
+        """Take permissions away from the credential: {system: [permission, ...]}, each named
+        as that system's module checks it (`sandbox.auth.lacks`); {} gives them all back."""
+        unknown = sorted(set(denied) - set(SYSTEMS))
+        if unknown:
+            raise HTTPException(400, f"unknown systems {unknown}; known: {list(SYSTEMS)}")
+        app.state.denied = {system: frozenset(names) for system, names in denied.items()}
+        return permissions()
 
     return app

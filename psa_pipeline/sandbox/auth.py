@@ -39,3 +39,9 @@ def require_bamboohr_key(request: Request) -> None:
         raise HTTPException(401, "Malformed Basic credentials") from None
     if not secrets.compare_digest(user.encode(), request.app.state.token.encode()):
         raise HTTPException(403, "The API key is not valid for this company")
+
+
+def lacks(request: Request, system: str, permission: str) -> bool:
+    """Whether the sandbox was told (`POST /_sandbox/permissions`) that the credential lacks
+    this permission: each system answers that as its vendor does (a 403, NetSuite's 400)."""
+    return permission in request.app.state.denied.get(system, ())

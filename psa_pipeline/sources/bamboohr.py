@@ -23,10 +23,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import dlt
+from dlt.sources.helpers.rest_client.auth import HttpBasicAuth
 from dlt.sources.rest_api import RESTAPIConfig
 
+from psa_pipeline.settings import SourceEndpoint
 from psa_pipeline.sources import INITIAL_CURSOR
 from psa_pipeline.sources.landing import IngestStats, PageFormat, RecordRules, landed_resources
+from psa_pipeline.sources.probes import Probe, SourceProbes, json_with
 
 # The report fields read for every employee (BambooHR's names; dlt snake-cases the columns)
 EMPLOYEE_FIELDS = [
@@ -86,6 +89,7 @@ def bamboohr_source(
                 },
                 # null until someone has a supervisor or leaves; typed so the columns exist
                 "columns": {
+                    "id": {"data_type": "text"},
                     "supervisor_e_id": {"data_type": "text"},
                     "termination_date": {"data_type": "text"},
                 },
@@ -103,6 +107,7 @@ def bamboohr_source(
                 },
                 # dlt runs the incremental cursor after this step, so it sees rows
                 "records_of_page": _compensation_rows,
+                "columns": {"id": {"data_type": "text"}},
             },
             {
                 "name": "time_off",
@@ -115,7 +120,59 @@ def bamboohr_source(
                         "initial_value": INITIAL_CURSOR,
                     },
                 },
+                "columns": {"id": {"data_type": "text"}},
             },
         ],
     }
     yield from landed_resources(config, "bamboohr", RULES, stats, page_format)
+
+
+def probes(endpoint: SourceEndpoint) -> SourceProbes:
+    """The employee report, the compensation table and time off, each asked for the least."""
+    return SourceProbes(
+        base_url=f"{endpoint.base_url.rstrip('/')}/api/gateway.php/{endpoint.company}/v1/",
+        auth=HttpBasicAuth(endpoint.access_token, "x"),
+        headers={"Accept": "application/json"},
+        probes=(
+            Probe(
+                "employees report",
+                "POST",
+                "reports/custom",
+                json_with("employees"),
+                params={"format": "JSON"},
+                json={"title": "PSA Pipeline check", "fields": ["id", "workEmail"]},
+                permission="the API key's user must see every employee's job and e-mail",
+            ),
+            Probe(
+                "compensation table",
+                "GET",
+                "employees/changed/tables/compensation",
+                json_with("employees"),
+                params={"since": "2099-01-01T00:00:00Z"},
+                permission="the API key's user must have access to the compensation table",
+            ),
+            Probe(
+                "time off requests",
+                "GET",
+                "time_off/requests",
+                lambda response: (
+                    None
+                    if isinstance(_json_or_none(response), list)
+                    else "the answer is not a JSON list of requests"
+                ),
+                params={"start": "2099-01-01", "end": "2099-01-01"},
+                permission="the API key's user must see everyone's time off",
+            ),
+        ),
+        settings_hint=(
+            "SOURCES__BAMBOOHR__BASE_URL, SOURCES__BAMBOOHR__COMPANY, "
+            "SOURCES__BAMBOOHR__ACCESS_TOKEN"
+        ),
+    )
+
+
+def _json_or_none(response):
+    try:
+        return response.json()
+    except ValueError:
+        return None

@@ -15,11 +15,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 import dlt
+from dlt.sources.helpers.rest_client.auth import BearerTokenAuth
 from dlt.sources.helpers.rest_client.paginators import JSONLinkPaginator
 from dlt.sources.rest_api import RESTAPIConfig
 
+from psa_pipeline.settings import SourceEndpoint
 from psa_pipeline.sources import INITIAL_CURSOR, month_span
 from psa_pipeline.sources.landing import IngestStats, PageFormat, RecordRules, landed_resources
+from psa_pipeline.sources.probes import Probe, SourceProbes, json_with
 
 PAGE_SIZE = 2000  # Harvest's maximum
 MONTHLY = ("time_entries", "expenses")  # what a month-end reload re-reads, by spent date
@@ -47,7 +50,7 @@ def _collection(name: str, columns: dict | None = None) -> dict:
             "data_selector": name,
             "incremental": {"cursor_path": "updated_at", "initial_value": INITIAL_CURSOR},
         },
-        "columns": columns or {},
+        "columns": {"id": {"data_type": "bigint"}, **(columns or {})},
     }
 
 
@@ -113,3 +116,28 @@ def harvest_source(
             if collection["name"] in MONTHLY
         ]
     yield from landed_resources(config, "harvest", RULES, stats, page_format)
+
+
+def probes(endpoint: SourceEndpoint) -> SourceProbes:
+    """One record of each collection the source reads."""
+    collections = ("time_entries", "expenses", "users", "clients", "projects", "tasks")
+    return SourceProbes(
+        base_url=endpoint.base_url.rstrip("/") + "/",
+        auth=BearerTokenAuth(endpoint.access_token),
+        headers={"Harvest-Account-Id": endpoint.account_id or "", "User-Agent": USER_AGENT},
+        probes=tuple(
+            Probe(
+                name.replace("_", " "),
+                "GET",
+                f"v2/{name}",
+                json_with(name, "links"),
+                params={"per_page": 1},
+                permission=f"an administrator's token (a member's lists only their own {name})",
+            )
+            for name in collections
+        ),
+        settings_hint=(
+            "SOURCES__HARVEST__BASE_URL, SOURCES__HARVEST__ACCESS_TOKEN, "
+            "SOURCES__HARVEST__ACCOUNT_ID"
+        ),
+    )

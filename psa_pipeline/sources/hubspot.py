@@ -19,11 +19,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import dlt
+from dlt.sources.helpers.rest_client.auth import BearerTokenAuth
 from dlt.sources.helpers.rest_client.paginators import JSONResponseCursorPaginator
 from dlt.sources.rest_api import RESTAPIConfig
 
+from psa_pipeline.settings import SourceEndpoint
 from psa_pipeline.sources import INITIAL_CURSOR
 from psa_pipeline.sources.landing import IngestStats, PageFormat, RecordRules, landed_resources
+from psa_pipeline.sources.probes import Probe, SourceProbes, json_with
 
 PAGE_SIZE = 100  # HubSpot's maximum
 COMPANY_PROPERTIES = [
@@ -112,6 +115,7 @@ def _searched(object_type: str, properties: list[str]) -> dict:
             "data_selector": "results",
             "incremental": {"cursor_path": "updatedAt", "initial_value": INITIAL_CURSOR},
         },
+        "columns": {"id": {"data_type": "text"}},
     }
 
 
@@ -138,7 +142,7 @@ def _listed_with_deal(object_type: str, properties: list[str]) -> dict:
             ),
             "data_selector": "results",
         },
-        "columns": {"deal_id": {"data_type": "text"}},
+        "columns": {"id": {"data_type": "text"}, "deal_id": {"data_type": "text"}},
         "processing_steps": [{"map": _with_deal_id}],
     }
 
@@ -167,6 +171,7 @@ def _deal_companies() -> dict:
             "data_selector": "results",
         },
         "records_of_page": _deal_company_pairs,
+        "columns": {"deal_id": {"data_type": "text"}, "company_id": {"data_type": "text"}},
     }
 
 
@@ -195,3 +200,33 @@ def hubspot_source(
         ],
     }
     yield from landed_resources(config, "hubspot", RULES, stats, page_format)
+
+
+def probes(endpoint: SourceEndpoint) -> SourceProbes:
+    """One record of each object type, listed and searched, as the source reads them."""
+    listed = tuple(
+        Probe(
+            name.replace("_", " "),
+            "GET",
+            f"crm/v3/objects/{name}",
+            json_with("results"),
+            params={"limit": 1},
+            permission=f"the private app's read scope for {name}",
+        )
+        for name in ("deals", "companies", "line_items", "p_contracts")
+    )
+    searched = Probe(
+        "deals search",
+        "POST",
+        "crm/v3/objects/deals/search",
+        json_with("results"),
+        json={"limit": 1, "properties": ["hs_lastmodifieddate"]},
+        permission="the private app's read scope for deals",
+    )
+    return SourceProbes(
+        base_url=endpoint.base_url.rstrip("/") + "/",
+        auth=BearerTokenAuth(endpoint.access_token),
+        headers={},
+        probes=(*listed, searched),
+        settings_hint="SOURCES__HUBSPOT__BASE_URL, SOURCES__HUBSPOT__ACCESS_TOKEN",
+    )

@@ -14,11 +14,14 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 import dlt
+from dlt.sources.helpers.rest_client.auth import BearerTokenAuth
 from dlt.sources.helpers.rest_client.paginators import PageNumberPaginator
 from dlt.sources.rest_api import RESTAPIConfig
 
+from psa_pipeline.settings import SourceEndpoint
 from psa_pipeline.sources import INITIAL_CURSOR
 from psa_pipeline.sources.landing import IngestStats, PageFormat, landed_resources
+from psa_pipeline.sources.probes import Probe, SourceProbes, json_with
 
 PAGE_SIZE = 200  # Kantata's maximum
 COLLECTIONS = ("workspaces", "stories", "assignments", "rate_cards", "users")
@@ -61,6 +64,7 @@ def _collection_resource(collection: str) -> dict:
         },
         # dlt runs the incremental cursor after this step, so it sees records, not pages
         "records_of_page": _side_loaded_records,
+        "columns": {"id": {"data_type": "text"}},
     }
 
 
@@ -86,3 +90,24 @@ def kantata_source(
         "resources": [_collection_resource(collection) for collection in COLLECTIONS],
     }
     yield from landed_resources(config, "kantata", None, stats, page_format)
+
+
+def probes(endpoint: SourceEndpoint) -> SourceProbes:
+    """One record of each collection the source reads."""
+    return SourceProbes(
+        base_url=endpoint.base_url.rstrip("/") + "/",
+        auth=BearerTokenAuth(endpoint.access_token),
+        headers={},
+        probes=tuple(
+            Probe(
+                collection.replace("_", " "),
+                "GET",
+                f"api/v1/{collection}.json",
+                json_with("results", "meta"),
+                params={"per_page": 1},
+                permission=f"a Kantata user who can see every project's {collection}",
+            )
+            for collection in COLLECTIONS
+        ),
+        settings_hint="SOURCES__KANTATA__BASE_URL, SOURCES__KANTATA__ACCESS_TOKEN",
+    )

@@ -19,6 +19,12 @@ Good records are flattened on purpose (nested objects to `<object>__<field>`, li
 as JSON text) and become one Arrow table per page, with the column types
 the resource declares (money as DECIMAL), which dlt normalises far faster than dicts
 (bench/ingest.py measures both; `page_format="dicts"` keeps the dict path for that).
+
+Empty is normal: every page becomes a table, an empty one included, and every column the
+resource declares is in it (null where the vendor left the field out or sent null), so a raw
+table and its declared columns exist from the first run whatever the source returned. A
+vendor that sends nothing for a field on a whole page, or has no records at all yet, never
+makes a column or a table vanish under the staging models.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 import dlt
@@ -37,6 +44,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from babel.numbers import list_currencies
 from dlt.common.data_types import coerce_value, py_type_to_sc_type
+from dlt.common.normalizers.naming.snake_case import NamingConvention
 from dlt.extract.items_transform import ItemTransform
 from dlt.extract.resource import DltResource
 from dlt.sources.rest_api import RESTAPIConfig, rest_api_resources
@@ -199,7 +207,28 @@ def _arrow_type(hint: Mapping) -> pa.DataType | None:
         "text": pa.string(),
         "json": pa.string(),
         "bool": pa.bool_(),
+        "timestamp": pa.timestamp("us", tz="UTC"),
+        "date": pa.date32(),
     }.get(data_type)
+
+
+_NAMING = NamingConvention()
+
+
+@functools.cache
+def column_name(path: str) -> str:
+    """The warehouse's name for a flattened field, as dlt names it (`status__lastChanged` ->
+    `status__last_changed`): declared columns and page columns meet under this name."""
+    return _NAMING.normalize_path(path.replace(".", "__"))
+
+
+def declared_arrow_types(column_hints: Mapping[str, Mapping]) -> dict[str, pa.DataType]:
+    """The Arrow type of every declared column that has one, by its warehouse name."""
+    return {
+        column_name(name): arrow_type
+        for name, hint in column_hints.items()
+        if (arrow_type := _arrow_type(hint)) is not None
+    }
 
 
 def to_arrow(
@@ -210,22 +239,23 @@ def to_arrow(
     Arrow infers one struct type over every field of every record (records leave fields out:
     SuiteQL omits nulls) and flattens the nested objects to `<object>__<field>` itself, twice
     as fast as `flatten` in Python; if no single type fits some field, the Python path names
-    it. Then: lists become JSON text; declared columns are cast to their declared types;
-    undeclared text that is all ISO 8601 timestamps becomes a UTC timestamp, as dlt's timestamp
-    detection does for dicts; a column with no value on the page is left out, as dlt leaves out
-    None (it is created the first time it has a value); key columns are not null (checked).
+    it. Then: columns take their warehouse names (dlt's snake_case); lists become JSON text;
+    declared columns are cast to their declared types, and a declared column the page does not
+    have is added, all null, so it exists from the first run; undeclared text that is all ISO
+    8601 timestamps becomes a UTC timestamp, as dlt's timestamp detection does for dicts; an
+    undeclared column with no value on the page is left out, as dlt leaves out None (it is
+    created the first time it has a value); key columns are not null (checked). An empty page
+    gives an empty table of the declared columns.
     """
-    try:
-        table = pa.Table.from_struct_array(pa.array(records))
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
-        rows = [flatten(record) for record in records]
-        names = dict.fromkeys(name for row in rows for name in row)
-        table = pa.table({name: _column(name, [row.get(name) for row in rows]) for name in names})
+    if records:
+        table = _struct_table(records)
+    else:
+        table = pa.table({})
     while any(pa.types.is_struct(field.type) for field in table.schema):
         table = table.flatten()
     columns = {}
     for name, column in zip(table.column_names, table.columns, strict=True):
-        name = name.replace(".", "__")
+        name = column_name(name)
         declared = column_types.get(name)
         if pa.types.is_list(column.type) or pa.types.is_large_list(column.type):
             column = pa.array(
@@ -233,19 +263,55 @@ def to_arrow(
                 pa.string(),
             )
         if declared is not None and column.type != declared:
-            if pa.types.is_decimal(declared) and not pa.types.is_floating(column.type):
-                column = column.cast(pa.float64())  # whole numbers arrive as ints, nulls as null
-            column = column.cast(declared)
+            column = _cast_declared(name, column, declared)
         elif declared is None and pa.types.is_null(column.type):
             continue
         elif declared is None and pa.types.is_string(column.type) and _all_timestamps(column):
             column = column.cast(pa.timestamp("us", tz="UTC"))
         columns[name] = column
+    for name, declared in column_types.items():
+        if name not in columns:
+            columns[name] = pa.nulls(len(records), declared)
     table = pa.table(columns)
     for key in keys:
-        index = table.schema.get_field_index(key)
-        table = table.set_column(index, table.schema.field(index).with_nullable(False), table[key])
+        index = table.schema.get_field_index(column_name(key))
+        if index < 0:  # an empty page: the key is a column all the same
+            table = table.append_column(pa.field(column_name(key), pa.string()), [[]])
+            index = table.schema.get_field_index(column_name(key))
+        field = table.schema.field(index)
+        table = table.set_column(index, field.with_nullable(False), table.column(index))
     return table
+
+
+def _struct_table(records: list[dict]) -> pa.Table:
+    try:
+        return pa.Table.from_struct_array(pa.array(records))
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        rows = [flatten(record) for record in records]
+        names = dict.fromkeys(name for row in rows for name in row)
+        return pa.table({name: _column(name, [row.get(name) for row in rows]) for name in names})
+
+
+def _cast_declared(name: str, column, declared: pa.DataType):
+    """A page column as its declared type, or a clear error naming the column and a value."""
+    if pa.types.is_decimal(declared) and not (
+        pa.types.is_floating(column.type) or pa.types.is_string(column.type)
+    ):
+        column = column.cast(pa.float64())  # whole numbers arrive as ints, nulls as null
+    elif pa.types.is_date(declared) and pa.types.is_timestamp(column.type):
+        column = column.cast(pa.date32())
+    try:
+        return column.cast(declared)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as error:
+        raise UntypedColumn(
+            f"column {name!r} is declared {declared} but the page has values like "
+            f"{_first_value(column)!r}: {error}"
+        ) from error
+
+
+def _first_value(column) -> Any:
+    values = column.drop_null()
+    return values[0].as_py() if len(values) else None
 
 
 class UntypedColumn(ValueError):
@@ -266,6 +332,45 @@ def _column(name: str, values: list) -> pa.Array:
 def _all_timestamps(column: pa.Array | pa.ChunkedArray) -> bool:
     values = column.drop_null()
     return len(values) > 0 and pc.all(pc.match_substring_regex(values, ISO_TIMESTAMP)).as_py()
+
+
+UTC_STAMP = "%Y-%m-%dT%H:%M:%S.%fZ"  # fixed width, so text order is time order
+
+
+def utc_instant(value: Any) -> Any:
+    """An ISO 8601 timestamp with any UTC offset (`2018-07-24T19:13:52-07:00`) as the same
+    instant in UTC, in one fixed-width form (`2018-07-25T02:13:52.000000Z`); anything else (a
+    date, None, text that is no timestamp) as it was."""
+    if type(value) is not str or len(value) < 19 or value[10] != "T":
+        return value
+    try:
+        at = datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    if at.tzinfo is None:
+        return value
+    return at.astimezone(UTC).strftime(UTC_STAMP)
+
+
+def in_utc(*paths: str) -> Callable[[dict], dict]:
+    """A rest_api `map` step: these (dotted) fields of a record as UTC instants.
+
+    dlt's incremental cursor compares values as they come, and text compares as text:
+    `…T01:10:00-08:00` sorts before `…T01:30:00-07:00` though it is later. Vendors that stamp
+    records with the account's offset (Kantata, BambooHR) get their cursor fields rewritten to
+    UTC before the cursor sees them, so every comparison is between instants."""
+    split = [tuple(path.split(".")) for path in paths]
+
+    def step(record: dict) -> dict:
+        for parts in split:
+            holder: Any = record
+            for part in parts[:-1]:
+                holder = holder.get(part) if type(holder) is dict else None
+            if type(holder) is dict and parts[-1] in holder:
+                holder[parts[-1]] = utc_instant(holder[parts[-1]])
+        return record
+
+    return step
 
 
 def quarantine_row(resource: str, keys: tuple[str, ...], record: Any, reason: str) -> dict:
@@ -308,11 +413,7 @@ class LandPages(ItemTransform):
         self.decimals = tuple(
             name for name, hint in column_hints.items() if hint.get("data_type") == "decimal"
         )
-        self.column_types = {
-            name: arrow_type
-            for name, hint in column_hints.items()
-            if (arrow_type := _arrow_type(hint)) is not None
-        }
+        self.column_types = declared_arrow_types(column_hints)
         self._stored_key_types: dict[str, str] | None = None
 
     def __call__(self, item: Any, meta: Any = None) -> Iterator[Any]:
@@ -329,7 +430,7 @@ class LandPages(ItemTransform):
                 quarantined.append(quarantine_row(self.resource, self.keys, record, reason))
         self.stats.rows_landed += len(good)
         self.stats.rows_quarantined += len(quarantined)
-        if good and self.page_format == "arrow":
+        if self.page_format == "arrow":  # an empty page too: the table and its columns exist
             try:
                 yield to_arrow(good, self.keys, self.column_types)
             except UntypedColumn as error:
@@ -406,6 +507,8 @@ def landed_resources(
 ) -> list[DltResource]:
     """The rest_api resources of `config`, each counting its requests and landing its pages.
 
+    Each resource declares its columns (dlt `columns` hints), its key columns at least: they
+    make the table, with those columns, on the first run even when the source has nothing.
     A resource may name a `records_of_page` function (not a rest_api key): see RecordsOfPage.
     """
     stats = stats or IngestStats()
@@ -421,6 +524,13 @@ def landed_resources(
         for described in config["resources"]
         if "records_of_page" in described
     }
+    for described in config["resources"]:
+        undeclared = [key for key in keys_of(described) if key not in described.get("columns", {})]
+        if undeclared:
+            raise ValueError(
+                f"{system}: resource {described['name']!r} must declare the type of its key "
+                f"column(s) {undeclared} in `columns`: an empty first page creates the table"
+            )
     resources = rest_api_resources(counting_requests(config, stats))
     for resource, described in zip(resources, config["resources"], strict=True):
         if resource.name in records_of_page:

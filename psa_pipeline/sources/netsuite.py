@@ -34,9 +34,11 @@ from dlt.sources.helpers.rest_client.auth import BearerTokenAuth
 from dlt.sources.helpers.rest_client.paginators import BasePaginator
 from dlt.sources.rest_api import RESTAPIConfig
 
+from psa_pipeline.settings import SourceEndpoint
 from psa_pipeline.sources import INITIAL_CURSOR, month_span
 from psa_pipeline.sources.http import RetryingSession
 from psa_pipeline.sources.landing import IngestStats, PageFormat, landed_resources
+from psa_pipeline.sources.probes import Probe, SourceProbes, json_with
 
 PAGE_SIZE = 1000  # SuiteQL's maximum
 
@@ -263,3 +265,27 @@ def netsuite_source(
         )
         config["resources"] = _month_resources(client, month, stats)
     yield from landed_resources(config, "netsuite", None, stats, page_format)
+
+
+def probes(endpoint: SourceEndpoint) -> SourceProbes:
+    """One row of each SuiteQL table the source reads."""
+    tables = ("transaction", "transactionline", *dict.fromkeys(t for _, t, _, _ in RECORDS))
+    return SourceProbes(
+        base_url=endpoint.base_url.rstrip("/") + "/services/rest/",
+        auth=BearerTokenAuth(endpoint.access_token),
+        headers={"Prefer": "transient"},
+        probes=tuple(
+            Probe(
+                f"SuiteQL {table}",
+                "POST",
+                "query/v1/suiteql",
+                json_with("items", "hasMore"),
+                params={"limit": 1},
+                json={"q": f"SELECT * FROM {table}"},
+                permission=f"the role's permission to read {table} records (SuiteAnalytics)",
+                denied_when=("permission", "not found"),
+            )
+            for table in tables
+        ),
+        settings_hint="SOURCES__NETSUITE__BASE_URL, SOURCES__NETSUITE__ACCESS_TOKEN",
+    )

@@ -8,10 +8,13 @@ import pytest
 from psa_pipeline.sources.landing import (
     RecordRules,
     UntypedColumn,
+    declared_arrow_types,
     flatten,
+    in_utc,
     problem_with,
     quarantine_row,
     to_arrow,
+    utc_instant,
 )
 
 TIME_ENTRY = RecordRules(required=("project.id",), numbers={"hours": (0, 24)})
@@ -120,3 +123,62 @@ def test_a_nested_field_of_mixed_kinds_is_named_in_the_error():
         to_arrow(
             [{"id": 1, "project": {"code": 5}}, {"id": 2, "project": {"code": "A"}}], ("id",), {}
         )
+
+
+DECLARED = declared_arrow_types(
+    {
+        "id": {"data_type": "text"},
+        "parentCompanyId": {"data_type": "text"},
+        "amount": {"data_type": "decimal", "precision": 18, "scale": 2},
+        "closed_on": {"data_type": "date"},
+        "status.lastChanged": {"data_type": "timestamp"},
+    }
+)
+
+
+def test_an_empty_page_is_a_table_of_every_declared_column():
+    page = to_arrow([], ("id",), DECLARED)
+    assert page.num_rows == 0
+    assert page.schema.field("parent_company_id").type == pa.string()
+    assert page.schema.field("amount").type == pa.decimal128(18, 2)
+    assert page.schema.field("status__last_changed").type == pa.timestamp("us", tz="UTC")
+    assert not page.schema.field("id").nullable
+
+
+def test_a_declared_field_no_record_carries_is_still_a_column():
+    """A tenant with no parent companies: the field is null or absent on every record."""
+    page = to_arrow(
+        [
+            {"id": "1", "amount": "10.5", "closed_on": "2024-03-14"},
+            {
+                "id": "2",
+                "parentCompanyId": None,
+                "status": {"lastChanged": "2024-03-14T10:00:00-07:00"},
+            },
+        ],
+        ("id",),
+        DECLARED,
+    )
+    assert page.column("parent_company_id").to_pylist() == [None, None]
+    assert page.column("amount").to_pylist() == [Decimal("10.50"), None]
+    assert str(page.column("closed_on")[0].as_py()) == "2024-03-14"
+    assert page.column("status__last_changed")[1].as_py().hour == 17
+
+
+def test_a_declared_column_that_does_not_parse_is_a_clear_error():
+    with pytest.raises(UntypedColumn, match="column 'closed_on' is declared date32.*'3/14/2024'"):
+        to_arrow([{"id": "1", "closed_on": "3/14/2024"}], ("id",), DECLARED)
+
+
+def test_timestamps_with_offsets_compare_as_instants_once_in_utc():
+    pacific_daylight = "2018-11-04T01:30:00-07:00"  # 08:30 UTC
+    pacific_standard = "2018-11-04T01:10:00-08:00"  # 09:10 UTC: later, though it sorts first
+    assert pacific_standard < pacific_daylight
+    assert utc_instant(pacific_standard) > utc_instant(pacific_daylight)
+    assert utc_instant("2019-10-30T03:30:17Z") < utc_instant("2019-10-30T03:30:17.5Z")
+    assert utc_instant("2011-08-14") == "2011-08-14" and utc_instant(None) is None
+    record = {"updated_at": pacific_standard, "status": {"lastChanged": "2024-01-01T00:00:00Z"}}
+    assert in_utc("updated_at", "status.lastChanged", "absent.field")(record) == {
+        "updated_at": "2018-11-04T09:10:00.000000Z",
+        "status": {"lastChanged": "2024-01-01T00:00:00.000000Z"},
+    }
