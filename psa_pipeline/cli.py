@@ -41,6 +41,11 @@ def main(argv: list[str] | None = None) -> int:
                 f"--{knob}", type=int, default=None, help=f"override the size's {knob}"
             )
         sub.add_argument(
+            "--empty",
+            default="",
+            help="systems the firm has nothing in yet, comma-separated (e.g. netsuite,hubspot)",
+        )
+        sub.add_argument(
             "--defects",
             type=json.loads,
             default={},
@@ -63,9 +68,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     settings = load_settings()
     if args.command == "demo":
-        from psa_pipeline.automation.demo import render, run_demo
+        from psa_pipeline.automation.demo import DemoFailed, render, run_demo
 
-        report = run_demo(settings)
+        try:
+            report = run_demo(settings)
+        except DemoFailed as failure:
+            print(failure, file=sys.stderr)
+            return 1
         print(render(report))
         return 0 if report.ok else 1
     if args.command == "check-sources":
@@ -84,6 +93,7 @@ def main(argv: list[str] | None = None) -> int:
             seed=settings.sandbox_seed if args.seed is None else args.seed,
             size=args.size or settings.sandbox_size,
             defects=DefectRates(**args.defects),
+            empty_systems=tuple(name.strip() for name in args.empty.split(",") if name.strip()),
             **{knob: getattr(args, knob) for knob in KNOB_LIMITS},
         )
     except (TypeError, ValueError) as error:

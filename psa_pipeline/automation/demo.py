@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from urllib.parse import urlparse
@@ -71,12 +72,25 @@ def quarantined_row_count(conn) -> int:
     )
 
 
+class DemoFailed(Exception):
+    """The demo stopped before its refresh could run; says at which stage and why."""
+
+    def __init__(self, stage: str, log_path: str, error: BaseException):
+        self.stage = stage
+        super().__init__(
+            f"the demo failed while {stage}: {type(error).__name__}: {error}\n"
+            f"(every step's output is in {log_path})"
+        )
+
+
 @dataclass
 class DemoReport:
     firm: str
     log_path: str
     seconds: float
     refresh_succeeded: bool
+    failed_steps: list[tuple[str, str]]  # (step, what went wrong): the refresh stopped there
+    warehouse_unreadable: str | None  # why the summary could not read the warehouse, if so
     checks_passed: int
     checks_failed: list[str]  # ERROR severity: they block what is downstream
     checks_warned: list[str]  # WARN severity: worth a look, block nothing
@@ -96,6 +110,7 @@ class DemoReport:
     def ok(self) -> bool:
         return (
             self.refresh_succeeded
+            and self.warehouse_unreadable is None
             and not self.checks_failed
             and all(s["success"] for s in self.syncs)
         )
@@ -135,39 +150,77 @@ def run_demo(settings: Settings) -> DemoReport:
         size=settings.sandbox_size,
         defects=DefectRates(malformed_records=len(MALFORMATIONS)),
     )
-    store = open_firm(firm, settings.sandbox_dir)
     address = urlparse(settings.sandbox_url)
     log_path = settings.data_dir / "demo.log"
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
     with (
         open(log_path, "w") as log,
         contextlib.redirect_stdout(log),  # dbt's and dlt's step output: kept, not shown
         contextlib.redirect_stderr(log),
-        SandboxServer(store, host=address.hostname, port=address.port) as server,
     ):
-        defs = build_definitions(settings.with_sandbox(server.url))
-        instance = (
-            dg.DagsterInstance.get() if settings.dagster_home else dg.DagsterInstance.ephemeral()
-        )
-        refresh = defs.resolve_job_def(refresh_warehouse_job.name).execute_in_process(
-            run_config=QUIET, instance=instance, raise_on_error=False
-        )
-        checks = refresh.get_asset_check_evaluations()
-        outcome, syncs = launch_sensor_runs(defs, instance, billing_corrections_sensor)
-        truth = requests.get(f"{server.url}/_sandbox/truth", timeout=30).json()["defects"]
+        with _stage("making the sandbox firm", log_path):
+            store = open_firm(firm, settings.sandbox_dir)
+        with _stage(f"starting the sandbox on {settings.sandbox_url}", log_path):
+            server = SandboxServer(store, host=address.hostname, port=address.port).start()
+        try:
+            defs = build_definitions(settings.with_sandbox(server.url))
+            instance = (
+                dg.DagsterInstance.get()
+                if settings.dagster_home
+                else dg.DagsterInstance.ephemeral()
+            )
+            refresh = defs.resolve_job_def(refresh_warehouse_job.name).execute_in_process(
+                run_config=QUIET, instance=instance, raise_on_error=False
+            )
+            checks = refresh.get_asset_check_evaluations()
+            if refresh.success:
+                outcome, syncs = launch_sensor_runs(defs, instance, billing_corrections_sensor)
+            else:
+                outcome, syncs = "not evaluated: the refresh did not finish", []
+            truth = requests.get(f"{server.url}/_sandbox/truth", timeout=30).json()["defects"]
+        finally:
+            server.stop()
+        try:
+            summary, unreadable = _warehouse_summary(defs), None
+        except Exception as error:  # the report still says what failed before it
+            summary, unreadable = _nothing_read(), f"{type(error).__name__}: {error}"
     return DemoReport(
         firm=firm.key,
         log_path=str(log_path),
         seconds=time.monotonic() - started,
         refresh_succeeded=refresh.success,
+        failed_steps=_failed_steps(refresh),
+        warehouse_unreadable=unreadable,
         checks_passed=sum(1 for c in checks if c.passed),
         checks_failed=_failed(checks, dg.AssetCheckSeverity.ERROR),
         checks_warned=_failed(checks, dg.AssetCheckSeverity.WARN),
         sensor_outcome=outcome,
         syncs=[_sync_summary(result) for result in syncs],
-        **_warehouse_summary(defs),
+        **summary,
         leakage_injected=dict(Counter(d["kind"] for d in truth if d["category"] == "leakage")),
         malformed_injected=sum(1 for d in truth if d["kind"] == "malformed_record"),
     )
+
+
+@contextlib.contextmanager
+def _stage(stage: str, log_path) -> Iterator[None]:
+    try:
+        yield
+    except Exception as error:
+        raise DemoFailed(stage, str(log_path), error) from error
+
+
+def _failed_steps(result: dg.ExecuteInProcessResult) -> list[tuple[str, str]]:
+    """Each step that failed, with the first line of its error (the rest is in the log)."""
+    failed = []
+    for event in result.all_events:
+        if event.is_step_failure:
+            error = event.step_failure_data.error
+            while error is not None and error.cause is not None:  # Dagster's wrappers, then
+                error = error.cause  # the error the step itself raised
+            message = error.message.strip().splitlines()[0] if error else "no error recorded"
+            failed.append((event.step_key, message))
+    return failed
 
 
 def _failed(checks, severity: dg.AssetCheckSeverity) -> list[str]:
@@ -186,10 +239,13 @@ def _sync_summary(result: dg.ExecuteInProcessResult) -> dict:
 
 
 def _warehouse_summary(defs: dg.Definitions) -> dict:
+    """What the warehouse holds; the marts' part only when the refresh built them."""
     warehouse: Warehouse = defs.resources["warehouse"]
     with warehouse.read_only() as conn:
         raw_rows = raw_row_counts(conn)
         quarantined = quarantined_row_count(conn)
+        if not _has_table(conn, "marts", "billing_corrections"):
+            return _nothing_read() | {"raw_rows": raw_rows, "quarantined": quarantined}
         # sold is the contract value on each project's latest month; the rest add up
         margin = conn.execute(
             "select currency, count(distinct project_code), "
@@ -199,7 +255,7 @@ def _warehouse_summary(defs: dg.Definitions) -> dict:
             "as is_latest from marts.project_margin_monthly) as margin "
             "group by currency order by currency"
         ).fetchall()
-        synced = _has_outbox(conn)
+        synced = _has_table(conn, "reverse_sync", "erp_sync_outbox")
         # found = still open in the mart, or corrected by an earlier sync (a correction's id is
         # its leakage item's id, and the ERP now bills the item, so the mart no longer has it)
         found = conn.execute(
@@ -231,38 +287,73 @@ def _warehouse_summary(defs: dg.Definitions) -> dict:
     }
 
 
-def _has_outbox(conn) -> bool:
+def _nothing_read() -> dict:
+    return {
+        "raw_rows": {},
+        "quarantined": 0,
+        "margin": [],
+        "leakage_found": {},
+        "leakage_reporting": (None, Decimal(0)),
+        "corrections": {},
+        "outbox": {},
+    }
+
+
+def _has_table(conn, schema: str, table: str) -> bool:
     return bool(
         conn.execute(
             "select 1 from information_schema.tables "
-            "where table_schema = 'reverse_sync' and table_name = 'erp_sync_outbox'"
+            f"where table_schema = '{schema}' and table_name = '{table}'"
         ).fetchall()
     )
 
 
 def render(report: DemoReport) -> str:
-    def amount(value) -> str:
-        return f"{Decimal(value or 0):>16,.2f}"
-
-    lines = [
-        f"PSA Pipeline demo: sandbox firm {report.firm}, {report.seconds:.0f} s",
-        "",
+    """The summary: what failed first (if anything), then what the warehouse holds."""
+    lines = [f"PSA Pipeline demo: sandbox firm {report.firm}, {report.seconds:.0f} s", ""]
+    lines += _failure_lines(report)
+    lines += [
         "Rows in the warehouse, per source table:",
         *(f"  {name:<24}{rows:>10,}" for name, rows in report.raw_rows.items()),
         f"  kept aside in quarantine{report.quarantined:>10,}   (raw_<system>.quarantine; "
         f"the sandbox broke {report.malformed_injected})",
         "",
+        f"Checks in the refresh run: {report.checks_passed} passed, "
+        f"{len(report.checks_warned)} warned, {len(report.checks_failed)} failed",
+        *(f"  failed: {name}" for name in report.checks_failed),
+        *(f"  warned: {name}" for name in report.checks_warned),
+        "",
+    ]
+    if report.refresh_succeeded:
+        lines += _marts_lines(report)
+    lines += [
+        "Look around: `make dev`, then open http://127.0.0.1:3000 (assets, checks, runs, sensor).",
+        "The warehouse is data/warehouse.duckdb (marts.project_margin_monthly, marts.revenue_leakage);",
+        f"every step's output is in {report.log_path}.",
+    ]
+    return "\n".join(lines)
+
+
+def _failure_lines(report: DemoReport) -> list[str]:
+    lines = [f"REFRESH FAILED at step {step}: {message}" for step, message in report.failed_steps]
+    if report.warehouse_unreadable:
+        lines.append(f"WAREHOUSE UNREADABLE: {report.warehouse_unreadable}")
+    if lines:
+        lines += [f"(the whole output of each step is in {report.log_path})", ""]
+    return lines
+
+
+def _marts_lines(report: DemoReport) -> list[str]:
+    def amount(value) -> str:
+        return f"{Decimal(value or 0):>16,.2f}"
+
+    lines = [
         "Project margin (marts.project_margin_monthly), per currency:",
         f"  {'cur':<5}{'projects':>9}{'sold':>17}{'delivered':>17}{'billed':>17}{'collected':>17}",
         *(
             f"  {cur:<5}{n:>9}{amount(s)}{amount(d)}{amount(b)}{amount(c)}"
             for cur, n, s, d, b, c in report.margin
         ),
-        "",
-        f"Checks in the refresh run: {report.checks_passed} passed, "
-        f"{len(report.checks_warned)} warned, {len(report.checks_failed)} failed",
-        *(f"  failed: {name}" for name in report.checks_failed),
-        *(f"  warned: {name}" for name in report.checks_warned),
         "",
         "Revenue leakage (marts.revenue_leakage), found against what the sandbox injected:",
         f"  {'cause':<26}{'found':>8}{'injected':>10}",
@@ -282,11 +373,4 @@ def render(report: DemoReport) -> str:
             f"{sync.get('invoices_pushed', 0)} draft invoice(s) pushed for "
             f"{sync.get('new_corrections', 0)} new correction(s)"
         )
-    lines += [
-        f"ERP outbox, all runs: {report.outbox or 'empty'}",
-        "",
-        "Look around: `make dev`, then open http://127.0.0.1:3000 (assets, checks, runs, sensor).",
-        "The warehouse is data/warehouse.duckdb (marts.project_margin_monthly, marts.revenue_leakage);",
-        f"every step's output is in {report.log_path}.",
-    ]
-    return "\n".join(lines)
+    return [*lines, f"ERP outbox, all runs: {report.outbox or 'empty'}", ""]

@@ -15,6 +15,7 @@ the server's RSS. Every timestamp comes from the simulated calendar, never the w
 
 from __future__ import annotations
 
+import json
 import random
 from datetime import date, timedelta
 from decimal import Decimal
@@ -68,6 +69,7 @@ def generate(config: FirmConfig, store: SandboxStore) -> None:
                     "key": config.key,
                     "defects": config.defects_json,
                     "knobs": config.knobs_json,
+                    "empty_systems": json.dumps(config.empty_systems),
                     "as_of": (plan.earliest - timedelta(days=1)).isoformat(),
                 }.items()
             ],
@@ -76,6 +78,7 @@ def generate(config: FirmConfig, store: SandboxStore) -> None:
     if config.defects.malformed_records:
         with store.transaction() as conn:
             inject_malformed_records(conn, config)
+    store.clear_systems(config.empty_systems)
 
 
 def simulate_until(store: SandboxStore, plan: FirmPlan, config: FirmConfig, last: date) -> None:
@@ -105,6 +108,7 @@ def advance(store: SandboxStore, config: FirmConfig, days: int) -> date:
         raise ValueError("days must be at least 1")
     last = date.fromisoformat(store.meta("as_of")) + timedelta(days=days)
     simulate_until(store, plan_firm(config), config, last)
+    store.clear_systems(config.empty_systems)
     return last
 
 

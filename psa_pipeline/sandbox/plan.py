@@ -24,6 +24,7 @@ from decimal import Decimal
 
 from psa_pipeline.money import to_cents
 from psa_pipeline.sandbox.calendar import months_before, months_spanned
+from psa_pipeline.settings import SYSTEMS
 
 INITIAL_AS_OF = date(2026, 6, 30)  # the firm's "today" when it is generated
 HORIZON_YEARS = 3  # how far past INITIAL_AS_OF the plan reaches (time travel's limit)
@@ -123,10 +124,16 @@ class FirmConfig:
     consultants: int | None = None
     clients: int | None = None
     months: int | None = None
+    # systems the firm has nothing in yet (a new tenant): they answer every read with nothing
+    empty_systems: tuple[str, ...] = ()
 
     def __post_init__(self):
         if self.size not in SIZES:
             raise ValueError(f"unknown firm size {self.size!r}; choose one of {sorted(SIZES)}")
+        unknown = sorted(set(self.empty_systems) - set(SYSTEMS))
+        if unknown:
+            raise ValueError(f"unknown systems {unknown} to leave empty; known: {list(SYSTEMS)}")
+        object.__setattr__(self, "empty_systems", tuple(sorted(set(self.empty_systems))))
         for knob, (low, high) in KNOB_LIMITS.items():
             value = getattr(self, knob)
             if value is not None and not low <= value <= high:
@@ -150,6 +157,7 @@ class FirmConfig:
             seed=int(meta("seed")),
             size=meta("size"),
             defects=DefectRates(**json.loads(meta("defects"))),
+            empty_systems=tuple(json.loads(meta("empty_systems") or "[]")),
             **json.loads(meta("knobs")),
         )
 
@@ -168,6 +176,8 @@ class FirmConfig:
         key += "".join(f"-{knob[:2]}{value}" for knob, value in self._knobs.items())
         if self.defects != DefectRates():
             key += "-d" + hashlib.sha256(self.defects_json.encode()).hexdigest()[:8]
+        if self.empty_systems:
+            key += "-empty-" + "-".join(self.empty_systems)
         return key
 
 

@@ -443,6 +443,24 @@ class SandboxStore:
             ).fetchall()
         return [dict(row) | {"records": json.loads(row["records"])} for row in rows]
 
+    def clear_systems(self, systems: tuple[str, ...]) -> None:
+        """Leave these systems with nothing in them, as a tenant that has not used them yet,
+        and drop the ground truth that names their records (it no longer holds)."""
+        if not systems:
+            return
+        with self.transaction() as conn:
+            for system in systems:
+                tables = conn.execute(
+                    "select name from sqlite_master where type = 'table' and name like ? escape '\\'",
+                    (f"{system}\\_%",),
+                ).fetchall()
+                for (table,) in tables:
+                    conn.execute(f'delete from "{table}"')
+                conn.execute(
+                    "delete from sandbox_truth where system = ? or records like ?",
+                    (system, f'%"{system}/%'),
+                )
+
     def meta(self, key: str) -> str | None:
         with self.connect() as conn:
             row = conn.execute("select value from firm_meta where key = ?", (key,)).fetchone()

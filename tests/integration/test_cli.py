@@ -114,3 +114,30 @@ def test_knobs_and_defect_rates_shape_the_firm(tmp_path):
         timeout=120,
     )
     assert refused.returncode == 2 and "typo_rate" in refused.stderr
+
+
+def test_a_demo_that_fails_names_the_failed_steps_and_exits_non_zero(tmp_path):
+    """A warehouse that does not answer (nothing listens on the Postgres port given): the
+    demo says which steps failed and why, in words, and exits non-zero; no traceback."""
+    result = subprocess.run(
+        [CLI, "demo"],
+        env={
+            **os.environ,
+            "PSA_DATA_DIR": str(tmp_path),
+            "PSA_SANDBOX_SIZE": "small",
+            "PSA_SANDBOX_URL": f"http://127.0.0.1:{free_port()}",
+            "PSA_WAREHOUSE": "postgres",
+            "PSA_POSTGRES_PORT": str(free_port()),
+            "DAGSTER_HOME": "",
+        },
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    failed = [line for line in result.stdout.splitlines() if line.startswith("REFRESH FAILED")]
+    assert {line.split()[4].rstrip(":") for line in failed} == {
+        f"ingest_{system}" for system in ("hubspot", "kantata", "harvest", "bamboohr", "netsuite")
+    }
+    assert all("Connection refused" in line for line in failed)
+    assert "Traceback" not in result.stdout + result.stderr

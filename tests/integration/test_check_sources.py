@@ -1,0 +1,81 @@
+"""`psa-pipeline check-sources` against the sandbox: what it says when all is well, and when a
+base URL, a credential or a vendor is wrong, in words a user can act on."""
+
+import dataclasses
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import requests
+
+from psa_pipeline.sandbox.server import free_port
+from psa_pipeline.settings import SYSTEMS
+from psa_pipeline.sources.probes import check_sources
+from tests.helpers import settings_for
+
+CLI = str(Path(sys.executable).with_name("psa-pipeline"))
+
+
+def with_source(settings, system: str, **changes):
+    endpoint = dataclasses.replace(settings.source(system), **changes)
+    return dataclasses.replace(settings, sources={**settings.sources, system: endpoint})
+
+
+def by_system(findings) -> dict[str, list]:
+    found: dict[str, list] = {}
+    for finding in findings:
+        found.setdefault(finding.system, []).append(finding)
+    return found
+
+
+def test_every_endpoint_of_every_source_answers_as_expected(sandbox, tmp_path):
+    findings = check_sources(settings_for(sandbox, tmp_path))
+    assert {f.system for f in findings} == set(SYSTEMS)
+    assert all(f.ok for f in findings), [str(f) for f in findings if not f.ok]
+    asked = requests.get(f"{sandbox.url}/_sandbox/requests", timeout=10).json()["requests"]
+    assert len(asked) == len(findings)  # one cheap request per endpoint, no paging
+
+
+def test_a_wrong_token_and_an_unreachable_url_are_said_once_per_system(sandbox, tmp_path):
+    settings = with_source(settings_for(sandbox, tmp_path), "harvest", access_token="expired")
+    settings = with_source(settings, "netsuite", base_url=f"http://127.0.0.1:{free_port()}")
+    found = by_system(check_sources(settings))
+    (harvest,) = found["harvest"]
+    assert not harvest.ok and "refused the credential" in harvest.message
+    assert "SOURCES__HARVEST__ACCESS_TOKEN" in harvest.message
+    (netsuite,) = found["netsuite"]
+    assert not netsuite.ok and netsuite.message.startswith("unreachable")
+    assert "SOURCES__NETSUITE__BASE_URL" in netsuite.message
+    assert all(f.ok for system in ("hubspot", "kantata", "bamboohr") for f in found[system])
+
+
+def test_a_base_url_that_is_not_the_vendor_says_not_found(sandbox, tmp_path):
+    settings = with_source(
+        settings_for(sandbox, tmp_path), "kantata", base_url=f"{sandbox.url}/hubspot"
+    )
+    (kantata,) = check_sources(settings, ("kantata",))
+    assert not kantata.ok and kantata.message.startswith("not found (404")
+
+
+def test_a_vendor_that_keeps_failing_is_busy_not_broken(sandbox, tmp_path):
+    requests.post(f"{sandbox.url}/_sandbox/faults", json={"kantata": {"http_503": 1.0}}, timeout=10)
+    findings = check_sources(settings_for(sandbox, tmp_path), ("kantata",), attempts=2)
+    assert findings and all("answered 503" in f.message for f in findings)
+    assert all("try again later" in f.message for f in findings)
+
+
+def test_the_command_exits_non_zero_when_something_is_wrong(sandbox, tmp_path):
+    def run(*env_pairs: tuple[str, str]) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [CLI, "check-sources", "--system", "hubspot"],
+            env={**os.environ, "PSA_SANDBOX_URL": sandbox.url, **dict(env_pairs)},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    fine = run()
+    assert fine.returncode == 0 and "every source answers" in fine.stdout
+    refused = run(("SOURCES__HUBSPOT__ACCESS_TOKEN", "not-the-token"))
+    assert refused.returncode == 1 and "refused the credential" in refused.stdout
