@@ -378,10 +378,14 @@ def _text(value: object) -> str | None:
     return None if value is None else str(value)
 
 
-def _wanted_associations(name: str, associations: str) -> dict[str, Association]:
+def _names(values: list[str]) -> list[str]:
+    """Names given as comma lists, repeated parameters, or both."""
+    return [name.strip() for value in values for name in value.split(",") if name.strip()]
+
+
+def _wanted_associations(name: str, asked: list[str]) -> dict[str, Association]:
     """The associations asked for that the type has: HubSpot ignores the others."""
     known = ASSOCIATIONS[name]
-    asked = {other.strip() for other in associations.split(",") if other.strip()}
     return {other: known[NAMES[other]] for other in asked if NAMES.get(other) in known}
 
 
@@ -455,18 +459,19 @@ def list_objects(
     object_type_name: str,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 10,
     after: Annotated[str, Query()] = "0",
-    properties: Annotated[str, Query()] = "",
-    associations: Annotated[str, Query()] = "",
+    properties: Annotated[list[str], Query()] = [],  # noqa: B006 (FastAPI copies defaults)
+    associations: Annotated[list[str], Query()] = [],  # noqa: B006
     archived: Annotated[bool, Query()] = False,
 ) -> dict:
-    """A page of records by id; `properties` and `associations` are comma lists.
+    """A page of records by id. `properties` and `associations` are comma lists, or the
+    parameter repeated (`properties=a&properties=b`, as HubSpot's SDKs send them).
 
     `archived=true` lists only archived records, and the sandbox never archives any.
     """
     name = object_type(object_type_name)
     kind = _guarded(request, name)
-    wanted = _wanted_associations(name, associations)
-    offset, fields = _offset(after), [p for p in properties.split(",") if p]
+    wanted = _wanted_associations(name, _names(associations))
+    offset, fields = _offset(after), _names(properties)
     with _store(request) as conn:
         where = "where false" if archived else ""
         total, rows = _rows(conn, kind, where, [], "id", limit, offset)
