@@ -15,6 +15,7 @@ from pathlib import Path
 import requests
 
 from psa_pipeline.definitions import dbt_executable
+from psa_pipeline.sandbox import hubspot
 from psa_pipeline.sandbox.plan import FirmConfig
 from psa_pipeline.sandbox.server import SandboxServer, open_firm
 from psa_pipeline.settings import (
@@ -78,7 +79,10 @@ def suiteql(server: SandboxServer, query: str) -> list[dict]:
 
 
 def hubspot_objects(server: SandboxServer, object_type: str, **params) -> list[dict]:
-    """Every record of a HubSpot object type, following the `after` cursor."""
+    """Every record of a HubSpot object type with every property it has (HubSpot sends only a
+    default few unless `properties=` names them), following the `after` cursor."""
+    if "properties" not in params:
+        params["properties"] = ",".join(hubspot_properties(server, object_type))
     found, after = [], "0"
     while after is not None:
         page = requests.get(
@@ -90,6 +94,14 @@ def hubspot_objects(server: SandboxServer, object_type: str, **params) -> list[d
         found += page["results"]
         after = page.get("paging", {}).get("next", {}).get("after")
     return found
+
+
+def hubspot_properties(server: SandboxServer, object_type: str) -> list[str]:
+    """The properties the sandbox stores for a type: its store table's columns."""
+    table = hubspot.OBJECT_TYPES[hubspot.object_type(object_type)].table
+    with server.store.connect() as conn:
+        columns = conn.execute(f"select * from {table} limit 0").description
+    return [column[0] for column in columns if column[0] != "id"]
 
 
 def harvest_records(server: SandboxServer, collection: str, **params) -> list[dict]:

@@ -232,28 +232,30 @@ RAW_SUITES = (
     # HubSpot: what was sold, and at what rates
     Suite(
         "raw/hubspot/deals",
-        "CRM deals as sent: a stage on each; amounts to the cent in ISO currencies.",
+        "CRM deals as landed: a stage on each; amounts (DECIMAL: the connector quarantines text "
+        "that is no number) not negative, in ISO currencies.",
         key=("id",),
         expect=(
             not_null("properties__dealstage"),
-            money_text("properties__amount"),
+            not_negative("properties__amount"),
             currencies("properties__deal_currency_code"),
         ),
     ),
     Suite(
         "raw/hubspot/line_items",
-        "CRM deal line items as sent: each on a deal; numbers parse; ISO currencies.",
+        "CRM deal line items as landed: each on a deal; quantities, prices and amounts not "
+        "negative; ISO currencies.",
         key=("id",),
         expect=(
             not_null("deal_id"),
-            decimal_text("properties__quantity", "properties__price", "properties__amount"),
+            not_negative("properties__quantity", "properties__price", "properties__amount"),
             currencies("properties__hs_line_item_currency_code"),
         ),
     ),
     Suite(
         "raw/hubspot/p_contracts",
-        "CRM contract versions as sent: number, version and effective date on each; values "
-        "and rates to the cent in ISO currencies.",
+        "CRM contract versions as landed: number, version and effective date (a DATE) on each; "
+        "values and rates not negative, in ISO currencies.",
         key=("id",),
         expect=(
             not_null(
@@ -261,8 +263,8 @@ RAW_SUITES = (
                 "properties__version_number",
                 "properties__effective_date",
             ),
-            iso_dates("properties__effective_date"),
-            money_text(
+            matches(r"^\d+$", "properties__version_number"),
+            not_negative(
                 "properties__total_value",
                 "properties__monthly_fee",
                 "properties__rate_analyst",

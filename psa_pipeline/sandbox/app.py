@@ -68,7 +68,11 @@ def create_app(store: SandboxStore, token: str = SANDBOX_TOKEN) -> FastAPI:
     app.state.faults = Faults(int(store.meta("seed")), SYSTEMS)
     app.state.denied = {}  # system -> the permissions the credential lacks (check-sources tests)
 
-    app.add_middleware(FaultMiddleware, faults=app.state.faults)
+    app.add_middleware(
+        FaultMiddleware,
+        faults=app.state.faults,
+        vendor_answers={"hubspot": hubspot.fault_answer},
+    )
 
     @app.middleware("http")  # added last, so it wraps the fault layer and logs injected faults
     async def log_requests(request: Request, call_next):

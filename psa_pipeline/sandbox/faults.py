@@ -21,6 +21,7 @@ import asyncio
 import json
 import random
 import threading
+from collections.abc import Callable, Mapping
 
 KINDS = (
     "http_429",
@@ -96,12 +97,20 @@ def system_of(path: str, systems: tuple[str, ...]) -> str | None:
     return first if first in systems else None
 
 
+# A vendor's own answer to an injected error status: (body, extra headers), or None for the
+# generic one. HubSpot throttles with its own body and headers and no Retry-After.
+VendorAnswer = Callable[[int], tuple[bytes, list[tuple[bytes, bytes]]] | None]
+
+
 class FaultMiddleware:
     """Answers a request with the fault it draws, or passes it through untouched."""
 
-    def __init__(self, app, faults: Faults):
+    def __init__(
+        self, app, faults: Faults, vendor_answers: Mapping[str, VendorAnswer] | None = None
+    ):
         self.app = app
         self.faults = faults
+        self.vendor_answers = vendor_answers or {}
 
     async def __call__(self, scope, receive, send):
         system = system_of(scope["path"], self.faults.systems) if scope["type"] == "http" else None
@@ -122,7 +131,8 @@ class FaultMiddleware:
         if kind == "dropped_connection":
             return await _drop(send)
         status = int(kind.removeprefix("http_"))
-        return await _error(send, status, kind, system)
+        answer = self.vendor_answers.get(system)
+        return await _error(send, status, kind, system, answer(status) if answer else None)
 
     @staticmethod
     def _hold(held: list):
@@ -132,11 +142,16 @@ class FaultMiddleware:
         return send
 
 
-async def _error(send, status: int, kind: str, system: str) -> None:
-    body = json.dumps({"error": f"injected fault {kind}", "system": system}).encode()
+async def _error(send, status: int, kind: str, system: str, vendor_answer=None) -> None:
+    if vendor_answer is not None:
+        body, extra = vendor_answer
+    else:
+        body = json.dumps({"error": f"injected fault {kind}", "system": system}).encode()
+        extra = (
+            [(b"retry-after", str(RETRY_AFTER_SECONDS).encode())] if status in (429, 503) else []
+        )
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    if status in (429, 503):
-        headers.append((b"retry-after", str(RETRY_AFTER_SECONDS).encode()))
+    headers += extra
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 

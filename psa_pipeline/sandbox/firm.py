@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import random
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from psa_pipeline.money import money_text, quantity_text, to_cents
@@ -172,9 +172,20 @@ def _founding_records(conn, day: date) -> None:
 # ---------------------------------------------------------------------------------- CRM
 
 
+def crm_stamp(moment: datetime, record_id: int) -> str:
+    """A HubSpot timestamp as HubSpot writes it (Java's `Instant.toString`): UTC, `Z`, and the
+    milliseconds only when there are any (`2023-02-24T03:00:26.696Z`, `2023-01-15T05:00:00Z`).
+    People save records at any millisecond, so each record gets its own (a few whole seconds
+    among them): text order then differs from time order, as in a real portal."""
+    millis = record_id * 7919 % 1000 if record_id % 5 else 0
+    stamp = moment.astimezone(UTC) + timedelta(milliseconds=millis)
+    text = stamp.strftime("%Y-%m-%dT%H:%M:%S")
+    return f"{text}.{millis:03d}Z" if millis else f"{text}Z"
+
+
 def _crm_events(conn, plan: FirmPlan, day: date) -> None:
     """Companies and deals with their quotes; contracts signed on a win, and amended later."""
-    stamp = iso(at(day, 10))
+    created = at(day, 10)
     insert(
         conn,
         "hubspot_companies",
@@ -186,8 +197,8 @@ def _crm_events(conn, plan: FirmPlan, day: date) -> None:
                 "country": ENTITIES[client.entity][2],
                 "hs_parent_company_id": client.parent.company_id if client.parent else None,
                 "netsuite_customer_id": None,
-                "createdate": stamp,
-                "hs_lastmodifieddate": stamp,
+                "createdate": crm_stamp(created, client.company_id),
+                "hs_lastmodifieddate": crm_stamp(created, client.company_id),
             }
             for client in plan.companies_created_on.get(day, [])
         ],
@@ -204,11 +215,11 @@ def _crm_events(conn, plan: FirmPlan, day: date) -> None:
                     "deal_currency_code": deal.client.currency,
                     "dealstage": "appointmentscheduled",
                     "pipeline": "default",
-                    "closedate": iso(at(deal.closes_on, 16)),
+                    "closedate": crm_stamp(at(deal.closes_on, 16), 0),
                     "psa_project_code": None,
                     "company_id": deal.client.company_id,
-                    "createdate": stamp,
-                    "hs_lastmodifieddate": stamp,
+                    "createdate": crm_stamp(created, deal.id),
+                    "hs_lastmodifieddate": crm_stamp(created, deal.id),
                 }
             ],
         )
@@ -224,8 +235,8 @@ def _crm_events(conn, plan: FirmPlan, day: date) -> None:
                     "price": money_text(line.price),
                     "amount": money_text(line.amount),
                     "hs_line_item_currency_code": deal.client.currency,
-                    "createdate": stamp,
-                    "hs_lastmodifieddate": stamp,
+                    "createdate": crm_stamp(created, deal.id * 10 + n),
+                    "hs_lastmodifieddate": crm_stamp(created, deal.id * 10 + n),
                 }
                 for n, line in enumerate(deal.quote)
             ],
@@ -233,27 +244,36 @@ def _crm_events(conn, plan: FirmPlan, day: date) -> None:
     for _, deal, stage in plan.deal_stages_on.get(day, []):
         conn.execute(
             "update hubspot_deals set dealstage = ?, hs_lastmodifieddate = ? where id = ?",
-            (stage, iso(at(day, 14)), deal.id),
+            (stage, crm_stamp(at(day, 14), deal.id), deal.id),
         )
-    closed = iso(at(day, 16))
+    closed = at(day, 16)
     for deal in plan.deals_closing_on.get(day, []):
         conn.execute(
             "update hubspot_deals set dealstage = ?, psa_project_code = ?, hs_lastmodifieddate = ? "
             "where id = ?",
-            (deal.stage_at_close, deal.project.code if deal.project else None, closed, deal.id),
+            (
+                deal.stage_at_close,
+                deal.project.code if deal.project else None,
+                crm_stamp(closed, deal.id),
+                deal.id,
+            ),
         )
         if deal.project:
             _sign_contract_version(conn, deal.project, deal.project.contract.versions[0], closed)
     for project, version in plan.amendments_signed_on.get(day, []):
-        conn.execute(
+        conn.execute(  # the version replaced is saved in the same moment as the new one
             "update hubspot_contracts set contract_status = 'superseded', hs_lastmodifieddate = ? "
             "where contract_number = ? and contract_status = 'active'",
-            (closed, project.contract.number),
+            (crm_stamp(closed, version.id), project.contract.number),
         )
         _sign_contract_version(conn, project, version, closed)
 
 
-def _sign_contract_version(conn, project: Project, version: ContractVersion, stamp: str) -> None:
+def _sign_contract_version(
+    conn, project: Project, version: ContractVersion, signed: datetime
+) -> None:
+    """A custom object's creation date is `hs_createdate` (standard objects say `createdate`)."""
+    stamp = crm_stamp(signed, version.id)
     insert(
         conn,
         "hubspot_contracts",
@@ -276,7 +296,7 @@ def _sign_contract_version(conn, project: Project, version: ContractVersion, sta
                 },
                 "amendment_reason": version.reason,
                 "contract_status": "active",
-                "createdate": stamp,
+                "hs_createdate": stamp,
                 "hs_lastmodifieddate": stamp,
             }
         ],
@@ -373,7 +393,11 @@ def _erp_records(conn, plan: FirmPlan, config: FirmConfig, day: date) -> None:
             conn.execute(
                 "update hubspot_companies set netsuite_customer_id = ?, hs_lastmodifieddate = ? "
                 "where id = ?",
-                (str(client.erp_customer_id), stamp, client.company_id),
+                (
+                    str(client.erp_customer_id),
+                    crm_stamp(at(day, 15), client.company_id),
+                    client.company_id,
+                ),
             )
     for deal in plan.deals_closing_on.get(day, []):
         project = deal.project

@@ -11,6 +11,7 @@ import requests
 
 from psa_pipeline.definitions import build_definitions
 from psa_pipeline.ingest.assets import ingest_assets
+from psa_pipeline.sandbox.hubspot import epoch_ms
 from psa_pipeline.settings import SYSTEMS
 from psa_pipeline.sources.netsuite import RECORDS as NETSUITE_RECORDS
 from tests.helpers import settings_for
@@ -191,17 +192,17 @@ def test_every_record_lands_once_and_a_rerun_asks_only_for_changes(sandbox, tmp_
         assert not any("offset=" in e["query"] for e in suiteql)
 
         # nothing changed, so every incremental query fits in one page per resource...
-        newest_deal = newest(sandbox, "hs_lastmodifieddate", "hubspot_deals")
+        newest_deal = max(stamps_of(sandbox, "raw_hubspot.deals").values(), key=epoch_ms)
         newest_entry = newest(sandbox, "updated_at", "harvest_time_entries")
         newest_invoice = newest(sandbox, "lastmodifieddate", "netsuite_transaction")
         rerun = ingest()
         assert request_counts(rerun) == asked_when_nothing_changed(sandbox)
         # ...because each asked only for what changed since the newest record it already had
         sent = " ".join(entry["query"] + " " + entry["body"] for entry in rerun)
-        deal_filter = {
+        deal_filter = {  # HubSpot's date filters take epoch milliseconds of the instant
             "propertyName": "hs_lastmodifieddate",
             "operator": "GTE",
-            "value": newest_deal,
+            "value": str(epoch_ms(newest_deal)),
         }
         assert json.dumps(deal_filter) in sent
         assert "updated_since=" + quote(newest_entry, safe="") in sent
@@ -369,11 +370,18 @@ def stamps_of(server, raw: str) -> dict:
         )
 
 
-def answered(stamps: dict, system: str, newest_before: str) -> int:
-    """How many records the vendor's incremental filter returns for the cursor it is sent:
-    Kantata compares strictly from a second before the cursor, the others inclusively."""
+def answered(after: dict, system: str, before: dict) -> int:
+    """How many records the vendor's incremental filter returns for the cursor it is sent (the
+    newest stamp `before`): Kantata compares strictly from a second before the cursor, the others
+    inclusively. HubSpot's stamps leave out zero milliseconds, so they compare as instants."""
+    instant = epoch_ms if system == "hubspot" else str
+    newest_before = max(before.values(), key=instant)
     since = a_second_before(newest_before) if system == "kantata" else newest_before
-    return sum(1 for stamp in stamps.values() if stamp > since or stamp == newest_before)
+    return sum(
+        1
+        for stamp in after.values()
+        if instant(stamp) > instant(since) or instant(stamp) == instant(newest_before)
+    )
 
 
 def test_a_day_later_every_system_asks_for_and_loads_exactly_the_changes(sandbox, tmp_path):
@@ -400,7 +408,7 @@ def test_a_day_later_every_system_asks_for_and_loads_exactly_the_changes(sandbox
             assert rows_loaded(settings, raw, new_loads) == changed, raw
             changed_somewhere += changed
             if system in PAGE_SIZES:
-                returned = answered(after, system, max(stamps.values()))
+                returned = answered(after, system, stamps)
                 pages = max(1, math.ceil(returned / PAGE_SIZES[system]))
                 if system == "netsuite":
                     suiteql_pages += pages

@@ -77,20 +77,26 @@ def test_incremental_filters_return_only_changed_records(sandbox):
 
 
 @pytest.mark.parametrize(
-    ("method", "path", "body"),
+    ("method", "path", "body", "refused"),
     [
-        ("post", "/hubspot/crm/v3/objects/deals/search", {}),
-        ("get", "/harvest/v2/time_entries", None),
-        ("post", "/netsuite/services/rest/query/v1/suiteql", {"q": "select id from transaction"}),
-        ("put", "/netsuite/services/rest/record/v1/invoice/eid:X1", {}),
+        # HubSpot answers an unknown private app token 401 as well (INVALID_AUTHENTICATION)
+        ("post", "/hubspot/crm/v3/objects/deals/search", {}, 401),
+        ("get", "/harvest/v2/time_entries", None, 403),
+        (
+            "post",
+            "/netsuite/services/rest/query/v1/suiteql",
+            {"q": "select id from transaction"},
+            403,
+        ),
+        ("put", "/netsuite/services/rest/record/v1/invoice/eid:X1", {}, 403),
     ],
 )
-def test_401_without_and_403_with_a_wrong_credential(sandbox, method, path, body):
+def test_401_without_and_a_refusal_with_a_wrong_credential(sandbox, method, path, body, refused):
     call = getattr(requests, method)
     extra = {"Harvest-Account-Id": "100001", "Prefer": "transient"}
     assert call(sandbox.url + path, json=body, headers=extra, timeout=10).status_code == 401
     wrong = extra | {"Authorization": "Bearer not-the-token"}
-    assert call(sandbox.url + path, json=body, headers=wrong, timeout=10).status_code == 403
+    assert call(sandbox.url + path, json=body, headers=wrong, timeout=10).status_code == refused
 
 
 def test_bad_suiteql_is_a_400_with_the_reason(sandbox):

@@ -31,8 +31,8 @@ renamed as (
         upper(nullif(trim(properties__country), '')) as country_code,
 
         ---------- dates
-        cast(properties__createdate as {{ dbt.type_timestamp() }}) as created_at,
-        cast(properties__hs_lastmodifieddate as {{ dbt.type_timestamp() }}) as updated_at,
+        cast(created_at as {{ dbt.type_timestamp() }}) as created_at,
+        cast(updated_at as {{ dbt.type_timestamp() }}) as updated_at,
 
         ---------- flags
         coalesce(archived, false) as is_archived

@@ -3,6 +3,8 @@
     new version of the same contract_number; the one it replaces becomes `superseded`. A
     version is in force from its effective date until the next version's (`superseded_on`,
     exclusive). Every amount is in contract_currency; the bill rates are per hour and role.
+    The connector lands amounts as DECIMAL and the date properties as DATE; a custom object's
+    creation date is `hs_createdate`, so the record's `createdAt` is read instead.
 -#}
 
 with
@@ -32,7 +34,7 @@ renamed as (
         ---------- numerics
         upper(trim(properties__contract_currency)) as contract_currency,
         cast(properties__total_value as decimal(18, 2)) as contract_value_amount,
-        cast(nullif(trim(properties__monthly_fee), '') as decimal(18, 2)) as monthly_fee_amount,
+        cast(properties__monthly_fee as decimal(18, 2)) as monthly_fee_amount,
         cast(properties__rate_analyst as decimal(18, 2)) as analyst_rate_amount,
         cast(properties__rate_consultant as decimal(18, 2)) as consultant_rate_amount,
         cast(properties__rate_senior_consultant as decimal(18, 2)) as senior_consultant_rate_amount,
@@ -45,10 +47,10 @@ renamed as (
             partition by trim(properties__contract_number)
             order by cast(properties__version_number as integer)
         ) as superseded_on,
-        cast(nullif(trim(properties__end_date), '') as date) as contract_ends_on,
-        cast(properties__createdate as date) as signed_on,
-        cast(properties__createdate as {{ dbt.type_timestamp() }}) as created_at,
-        cast(properties__hs_lastmodifieddate as {{ dbt.type_timestamp() }}) as updated_at,
+        cast(properties__end_date as date) as contract_ends_on,
+        cast(created_at as date) as signed_on,
+        cast(created_at as {{ dbt.type_timestamp() }}) as created_at,
+        cast(updated_at as {{ dbt.type_timestamp() }}) as updated_at,
 
         ---------- flags
         properties__contract_status = 'active' as is_current_version,

@@ -30,8 +30,8 @@ renamed as (
 
         ---------- dates
         cast(properties__closedate as date) as closed_on,
-        cast(properties__createdate as {{ dbt.type_timestamp() }}) as created_at,
-        cast(properties__hs_lastmodifieddate as {{ dbt.type_timestamp() }}) as updated_at,
+        cast(created_at as {{ dbt.type_timestamp() }}) as created_at,
+        cast(updated_at as {{ dbt.type_timestamp() }}) as updated_at,
 
         ---------- flags
         properties__dealstage = 'closedwon' as is_won,

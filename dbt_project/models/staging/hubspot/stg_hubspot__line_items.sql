@@ -29,8 +29,8 @@ renamed as (
         upper(trim(properties__hs_line_item_currency_code)) as line_currency,
 
         ---------- dates
-        cast(properties__createdate as {{ dbt.type_timestamp() }}) as created_at,
-        cast(properties__hs_lastmodifieddate as {{ dbt.type_timestamp() }}) as updated_at,
+        cast(created_at as {{ dbt.type_timestamp() }}) as created_at,
+        cast(updated_at as {{ dbt.type_timestamp() }}) as updated_at,
 
         ---------- flags
         coalesce(archived, false) as is_archived
