@@ -47,6 +47,8 @@ TRANSIENT_ERRORS = (
     requests.exceptions.ChunkedEncodingError,
 )
 CONFIG_SECTION = "sources.retry"
+# HubSpot's 429 carries no Retry-After, only its rolling window (changelog 2018-11-06)
+RATE_LIMIT_WINDOW_MS = "X-HubSpot-RateLimit-Interval-Milliseconds"
 
 
 @dataclass(frozen=True)
@@ -184,7 +186,7 @@ class RetryingSession(Session):
                     self.system, method, path, attempt, elapsed, last
                 ) from failure
             if response is not None and response.status_code in THROTTLED:
-                wait = policy.throttled_wait(response.headers.get("Retry-After"), attempt)
+                wait = policy.throttled_wait(_retry_after(response), attempt)
             else:
                 wait = policy.backoff(attempt)
             if response is not None:
@@ -200,6 +202,15 @@ class RetryingSession(Session):
                 wait,
             )
             time.sleep(wait)
+
+
+def _retry_after(response: requests.Response) -> str | None:
+    """Retry-After; or, where a vendor throttles without it (HubSpot's 429), the length of the
+    rate-limit window it names, in whole seconds rounded up: waiting one window is enough."""
+    if response.headers.get("Retry-After"):
+        return response.headers["Retry-After"]
+    window_ms = response.headers.get(RATE_LIMIT_WINDOW_MS, "")
+    return str(-(-int(window_ms) // 1000)) if window_ms.isdigit() else None
 
 
 def _retryable(status: int) -> bool:

@@ -525,7 +525,14 @@ def landed_resources(
         if "records_of_page" in described
     }
     for described in config["resources"]:
-        undeclared = [key for key in keys_of(described) if key not in described.get("columns", {})]
+        # hints by the warehouse's names (dlt takes a dotted `properties.amount` literally),
+        # each its own dict: dlt writes the column's name and key flags into the one it gets
+        described["columns"] = {
+            column_name(name): dict(hint) for name, hint in described.get("columns", {}).items()
+        }
+        undeclared = [
+            key for key in keys_of(described) if column_name(key) not in described["columns"]
+        ]
         if undeclared:
             raise ValueError(
                 f"{system}: resource {described['name']!r} must declare the type of its key "

@@ -211,7 +211,7 @@ def _probe(
 def _vendor_says(response: requests.Response) -> str:
     """The first line of what the vendor said, for the user to quote to its support."""
     text = " ".join(response.text.split())
-    return f": {text[:200]}" if text else ""
+    return f": {text[:400]}" if text else ""
 
 
 def _short(error: Exception) -> str:

@@ -25,7 +25,7 @@ from psa_pipeline.sources.http import (
     SourceUnavailable,
     retry_after_seconds,
 )
-from tests.helpers import HARVEST_AUTH, settings_for
+from tests.helpers import AUTH, HARVEST_AUTH, settings_for
 from tests.integration.test_ingest import (
     assert_raw_tables_equal_the_sandbox,
     materialize,
@@ -136,6 +136,30 @@ def test_throttled_requests_wait_as_long_as_retry_after_says(sandbox):
     for i in throttled:
         assert answers[i + 1][0] - answers[i][0] >= RETRY_AFTER_SECONDS
     assert len(requests_made(sandbox)) == len(answers)
+
+
+def test_a_throttled_hubspot_waits_out_its_rate_limit_window(sandbox):
+    """HubSpot's 429 has no Retry-After, only X-HubSpot-RateLimit-Interval-Milliseconds (10 s):
+    the session waits a window (capped here at 1.5 s), not the near-zero backoff."""
+    set_faults(sandbox, {"hubspot": {"http_429": 0.5}})
+    session = RetryingSession("hubspot", RetryPolicy(10, base_delay_s=0.001, max_delay_s=1.5))
+    answers: list[tuple[float, int]] = []
+
+    def stamp(response, *args, **kwargs):
+        answers.append((time.monotonic(), response.status_code))
+
+    for _ in range(4):
+        response = session.get(
+            f"{sandbox.url}/hubspot/crm/v3/objects/deals",
+            headers=AUTH,
+            hooks={"response": [stamp]},
+        )
+        assert response.status_code == 200
+    throttled = [i for i, (_, status) in enumerate(answers) if status == 429]
+    assert throttled
+    for i in throttled:
+        assert "Retry-After" not in response.headers
+        assert answers[i + 1][0] - answers[i][0] >= 1.5
 
 
 def test_every_record_lands_once_through_slow_answers(sandbox, tmp_path, monkeypatch):
