@@ -296,7 +296,7 @@ def _refused(request: Request) -> JSONResponse | None:
     Kantata's error body."""
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token:
-        return kantata_error(401, "oauth", "You must provide a valid OAuth 2 bearer token.")
+        return kantata_error(401, "oauth", "Invalid OAuth 2 Request")
     if not secrets.compare_digest(token.encode(), request.app.state.token.encode()):
         return kantata_error(403, "oauth", "The bearer token is not valid for this account.")
     return None

@@ -1,13 +1,20 @@
 """The sandbox's PSA in Kantata's dialect, and its agreement with the rest of the firm."""
 
 from datetime import UTC, datetime
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
+import dagster as dg
+import duckdb
 import pytest
 import requests
 
+from psa_pipeline.ingest.assets import ingest_assets
 from psa_pipeline.sandbox.kantata import COLLECTIONS, DEFAULT_TIME_ZONE
-from tests.helpers import AUTH, kantata_records
+from psa_pipeline.sources.kantata import COLLECTIONS as READ
+from psa_pipeline.sources.kantata import a_second_before
+from tests.helpers import AUTH, kantata_records, settings_for
+from tests.integration.test_ingest import materialize
 
 API = "/kantata/api/v1"
 # a zone with daylight saving time in each hemisphere, and one half an hour off the hour
@@ -207,3 +214,31 @@ def test_the_account_time_zone_must_be_a_named_zone(sandbox):
     url = f"{sandbox.url}/_sandbox/kantata/account"
     assert requests.post(url, json={"time_zone": "PST"}, timeout=10).status_code == 400
     assert requests.post(url, json={"time_zone": "Mars/Olympus"}, timeout=10).status_code == 400
+
+
+def test_an_account_across_the_date_line_lands_every_instant_and_asks_from_the_newest(
+    sandbox, tmp_path
+):
+    """Ingest from an account in Auckland (+12 / +13): the stamps land as the firm's UTC
+    instants, and a run after a month of changes asks each collection from a second before
+    the newest instant it had."""
+    in_zone(sandbox, "Pacific/Auckland")
+    settings = settings_for(sandbox, tmp_path / "data")
+    kantata = [a for a in ingest_assets if a.op.name == "ingest_kantata"]
+    incremental = [c.name for c in READ if c.incremental]
+    with dg.instance_for_test() as instance:
+        materialize(sandbox, settings, instance, kantata)
+        newest = {
+            c: rows(sandbox, f"select max(updated_at) from kantata_{c}")[0][0] for c in incremental
+        }
+        assert requests.post(f"{sandbox.url}/_sandbox/advance?days=40", timeout=120).ok
+        rerun = materialize(sandbox, settings, instance, kantata)
+    for collection in incremental:
+        (first, *_) = [e["query"] for e in rerun if e["path"] == f"{API}/{collection}.json"]
+        assert f"updated_after={quote(a_second_before(newest[collection]), safe='')}" in first
+        stored = dict(
+            rows(sandbox, f"select cast(id as text), updated_at from kantata_{collection}")
+        )
+        with duckdb.connect(str(settings.warehouse_path), read_only=True) as conn:
+            landed = conn.execute(f"select id, updated_at from raw_kantata.{collection}").fetchall()
+        assert {i: at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") for i, at in landed} == stored
