@@ -24,7 +24,14 @@ Sources (fields read, per collection; where they disagree, the newer reference w
   are also counted from `count`); mavenlink/mavenlink_gem spec/lib/mavenlink/client_spec.rb
   (an empty answer: count 0, no results, an empty map).
 - errors `{"errors": [{type, message}]}`: the 4xx schemas of the same reference;
-  mavenlink_gem spec/lib/mavenlink/request_spec.rb.
+  mavenlink_gem spec/lib/mavenlink/request_spec.rb; mavenlink_ruby spec/fixtures/workspaces.yml
+  (a 401: type `oauth`, "Invalid OAuth 2 Request").
+- `updated_after`: the reference's filter text on its list endpoints ("Filter for records
+  updated after a specified datetime", ISO 8601), read as strict; `order=<field>:<direction>`:
+  the reference's `order` text ("valid values: created_at:asc ...") and mavenlink_gem
+  lib/mavenlink/request.rb. That `updated_at` is a valid sort field of workspaces, stories and
+  assignments was not found in the stored reference pages: the older Mavenlink pages list it for
+  other collections.
 """
 
 from __future__ import annotations

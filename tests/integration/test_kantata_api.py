@@ -1,6 +1,11 @@
 """The sandbox's PSA in Kantata's dialect, and its agreement with the rest of the firm."""
 
+import os
+import signal
+import subprocess
+import sys
 from datetime import UTC, datetime
+from pathlib import Path
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
@@ -11,6 +16,7 @@ import requests
 
 from psa_pipeline.ingest.assets import ingest_assets
 from psa_pipeline.sandbox.kantata import COLLECTIONS, DEFAULT_TIME_ZONE
+from psa_pipeline.sandbox.server import free_port, wait_until_healthy
 from psa_pipeline.sources.kantata import COLLECTIONS as READ
 from psa_pipeline.sources.kantata import a_second_before
 from tests.helpers import AUTH, kantata_records, settings_for
@@ -242,3 +248,37 @@ def test_an_account_across_the_date_line_lands_every_instant_and_asks_from_the_n
         with duckdb.connect(str(settings.warehouse_path), read_only=True) as conn:
             landed = conn.execute(f"select id, updated_at from raw_kantata.{collection}").fetchall()
         assert {i: at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") for i, at in landed} == stored
+
+
+def serve(tmp_path, port: int, zone: str, **run) -> subprocess.Popen | subprocess.CompletedProcess:
+    command = [str(Path(sys.executable).with_name("psa-pipeline")), "sandbox", "serve"]
+    command += ["--port", str(port), "--kantata-time-zone", zone]
+    env = {**os.environ, "PSA_DATA_DIR": str(tmp_path)}
+    if run:
+        return subprocess.run(command, env=env, **run)
+    return subprocess.Popen(command, env=env)
+
+
+def test_sandbox_serve_takes_the_account_time_zone(tmp_path):
+    port = free_port()
+    server = serve(tmp_path, port, "Asia/Kolkata")
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_healthy(url, timeout=60)
+        assert requests.get(f"{url}/_sandbox/kantata/account", timeout=10).json() == {
+            "time_zone": "Asia/Kolkata"
+        }
+        body = requests.get(f"{url}{API}/roles.json", headers=AUTH, timeout=10).json()
+        assert body["count"] == 5
+        stories = requests.get(
+            f"{url}{API}/stories.json", params={"all_on_account": "true"}, headers=AUTH, timeout=10
+        ).json()["stories"]
+        assert stories and all(s["updated_at"].endswith("+05:30") for s in stories.values())
+    finally:
+        server.send_signal(signal.SIGINT)
+        assert server.wait(timeout=30) == 0
+
+
+def test_sandbox_serve_refuses_a_zone_that_is_not_one(tmp_path):
+    result = serve(tmp_path, free_port(), "PST", capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0 and "unknown time zone 'PST'" in result.stderr
