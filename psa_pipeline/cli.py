@@ -64,6 +64,11 @@ def main(argv: list[str] | None = None) -> int:
         default={},
         help='fault plan as JSON, e.g. \'{"netsuite": {"http_503": 0.1}}\' (see README)',
     )
+    serve.add_argument(
+        "--kantata-time-zone",
+        default=None,
+        help="the Kantata account's time zone, an IANA name (default America/Los_Angeles)",
+    )
 
     args = parser.parse_args(argv)
     settings = load_settings()
@@ -106,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"sandbox firm {firm.key} on http://{args.host}:{args.port} (Ctrl-C stops it)", flush=True
     )
-    serve_firm(store, args.host, args.port, args.token, args.faults)
+    serve_firm(store, args.host, args.port, args.token, args.faults, args.kantata_time_zone)
     return 0
 
 

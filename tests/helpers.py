@@ -24,6 +24,7 @@ from psa_pipeline.settings import (
     SANDBOX_TOKEN,
     Settings,
 )
+from psa_pipeline.sources.kantata import COLLECTIONS as KANTATA_COLLECTIONS
 
 SMALL_FIRM = FirmConfig(seed=7, size="small")
 AUTH = {"Authorization": f"Bearer {SANDBOX_TOKEN}"}
@@ -115,12 +116,14 @@ def harvest_records(server: SandboxServer, collection: str, **params) -> list[di
 
 
 def kantata_records(server: SandboxServer, collection: str, **params) -> list[dict]:
-    """Every record of a Kantata collection, in `results` order, from the side-loaded map."""
+    """Every record of a Kantata collection, in `results` order, from the side-loaded map,
+    asked for as the source asks (archived projects, every story and user on the account)."""
+    asked = next((c.params for c in KANTATA_COLLECTIONS if c.name == collection), {})
     records, page = [], 1
     while True:
         body = requests.get(
             f"{server.url}/kantata/api/v1/{collection}.json",
-            params={"page": page, "per_page": 200, **params},
+            params={"page": page, "per_page": 200, **asked, **params},
             headers=AUTH,
             timeout=30,
         ).json()

@@ -278,16 +278,20 @@ RAW_SUITES = (
     ),
     # Kantata: planned work and the rate cards it is priced with
     Suite(
-        "raw/kantata/rate_cards",
-        "PSA rate cards as sent: each for a workspace and role, a rate not negative, dated, "
-        "in an ISO currency.",
+        "raw/kantata/rate_card_roles",
+        "PSA bill rates as sent: each a role's rate (cents per hour, not negative) in a rate "
+        "card version.",
         key=("id",),
         expect=(
-            not_null("workspace_id", "role", "rate_in_cents", "currency", "effective_date"),
-            not_negative("rate_in_cents"),
-            iso_dates("effective_date"),
-            currencies("currency"),
+            not_null("rate_card_version_id", "role_id", "rate"),
+            not_negative("rate"),
         ),
+    ),
+    Suite(
+        "raw/kantata/rate_card_set_versions",
+        "PSA rate card set versions as sent: each of a set, dated from an ISO effective date.",
+        key=("id",),
+        expect=(not_null("rate_card_set_id", "effective_date"), iso_dates("effective_date")),
     ),
     Suite(
         "raw/kantata/stories",

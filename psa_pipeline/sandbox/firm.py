@@ -45,6 +45,8 @@ DAYS_PER_COMMIT = 31
 DAY_HOURS = [6, 7, 7.5, 8, 8, 8.5, 9]
 ENTRIES_PER_DAY = [1, 2, 2, 3]
 TASKS = [(90, "Delivery"), (91, "Design"), (92, "Project management"), (93, "Workshops")]
+ARCHIVED_AFTER_DAYS = 30  # a closed project is archived in the PSA a month later
+PSA_ROLE_IDS = {role: 9001 + n for n, role in enumerate(ROLES)}  # the PSA account's roles
 EXPENSE_CATEGORIES = [  # id, name, cost range
     (71, "Travel", (80, 900)),
     (72, "Lodging", (90, 400)),
@@ -136,7 +138,8 @@ def _simulate_day(conn, plan: FirmPlan, config: FirmConfig, day: date) -> None:
 
 
 def _founding_records(conn, day: date) -> None:
-    """What exists before anything happens: the legal entities and the time tool's tasks."""
+    """What exists before anything happens: the legal entities, the time tool's tasks and the
+    PSA account's roles."""
     stamp = iso(at(day, 7))
     insert(
         conn,
@@ -167,6 +170,7 @@ def _founding_records(conn, day: date) -> None:
             for tid, name in TASKS
         ],
     )
+    insert(conn, "kantata_roles", [{"id": rid, "name": role} for role, rid in PSA_ROLE_IDS.items()])
 
 
 # ---------------------------------------------------------------------------------- CRM
@@ -536,7 +540,8 @@ def _never_set_up(conn, project: Project, amount: Decimal) -> None:
 
 
 def _psa_events(conn, plan: FirmPlan, day: date) -> None:
-    """Users, workspaces with their stories and assignments, milestones done, projects closed."""
+    """Users, workspaces with their stories, assignments and rate cards, milestones done,
+    projects closed and, a month later, archived."""
     stamp = iso(at(day, 11))
     insert(
         conn,
@@ -560,67 +565,14 @@ def _psa_events(conn, plan: FirmPlan, day: date) -> None:
             (stamp, c.psa_user_id),
         )
     for p in plan.projects_opened_on.get(day, []):
-        insert(
-            conn,
-            "kantata_workspaces",
-            [
-                {
-                    "id": p.workspace_id,
-                    "title": f"{p.code} {p.name}",
-                    "status": "Active",
-                    "start_date": p.starts_on.isoformat(),
-                    "due_date": p.ends_on.isoformat(),
-                    "currency": p.client.currency,
-                    "created_at": stamp,
-                    "updated_at": stamp,
-                }
-            ],
-        )
-        insert(
-            conn,
-            "kantata_stories",
-            [
-                {
-                    "id": s.id,
-                    "workspace_id": p.workspace_id,
-                    "title": s.title,
-                    "story_type": s.kind,
-                    "state": "not started",
-                    "start_date": p.starts_on.isoformat(),
-                    "due_date": s.due_on.isoformat(),
-                    "budget_estimate_in_cents": int(s.amount * 100)
-                    if s.amount is not None
-                    else None,
-                    "created_at": stamp,
-                    "updated_at": stamp,
-                }
-                for s in p.stories
-            ],
-        )
-        insert(
-            conn,
-            "kantata_assignments",
-            [
-                {
-                    "id": s.id * 10 + n,
-                    "story_id": s.id,
-                    "workspace_id": p.workspace_id,
-                    "assignee_id": member.psa_user_id,
-                    "created_at": stamp,
-                    "updated_at": stamp,
-                }
-                for s in p.stories
-                if s.kind == "task"
-                for n, member in enumerate(p.team)
-            ],
-        )
+        _open_workspace(conn, p, stamp)
     for p in plan.projects_opened_on.get(day, []):  # every rate change signed by now
         for version in p.contract.rate_changes:
             if version.signed_on <= day:
-                _rate_card(conn, p, version, stamp)
+                _rate_card_set_version(conn, p, version, stamp)
     for p, version in plan.amendments_signed_on.get(day, []):  # and each one signed later
         if p.opened_on < day and version in p.contract.rate_changes:
-            _rate_card(conn, p, version, stamp)
+            _rate_card_set_version(conn, p, version, stamp)
     for _, story in plan.milestones_due_on.get(day, []):
         conn.execute(
             "update kantata_stories set state = 'completed', updated_at = ? where id = ?",
@@ -636,25 +588,137 @@ def _psa_events(conn, plan: FirmPlan, day: date) -> None:
             "where workspace_id = ? and story_type = 'task'",
             (iso(at(day, 17)), p.workspace_id),
         )
+    for p in plan.projects_closed_on.get(day - timedelta(days=ARCHIVED_AFTER_DAYS), []):
+        conn.execute(  # Kantata leaves archived projects out of lists unless asked for them
+            "update kantata_workspaces set archived = 1, updated_at = ? where id = ?",
+            (iso(at(day, 10)), p.workspace_id),
+        )
 
 
-def _rate_card(conn, project: Project, version: ContractVersion, stamp: str) -> None:
-    """The workspace's bill rate per role from the version's effective date, as the PSA keeps it."""
+def _open_workspace(conn, p: Project, stamp: str) -> None:
+    """The workspace on its contract's rate card (a set of its own, one card in the client's
+    currency), its stories, and its team assigned to every task."""
+    insert(
+        conn,
+        "kantata_rate_card_sets",
+        [{"id": _rate_card_set_id(p), "title": p.contract.number, "account_default": 0}],
+    )
     insert(
         conn,
         "kantata_rate_cards",
         [
             {
-                "id": version.id * 10 + n,
-                "workspace_id": project.workspace_id,
-                "title": f"{project.contract.number} v{version.number}",
-                "role": role,
-                "rate_in_cents": int(version.rates[role] * 100),
-                "currency": project.client.currency,
-                "effective_date": version.effective_on.isoformat(),
+                "id": _rate_card_id(p),
+                "rate_card_set_id": _rate_card_set_id(p),
+                "currency": p.client.currency,
+            }
+        ],
+    )
+    insert(
+        conn,
+        "kantata_workspaces",
+        [
+            {
+                "id": p.workspace_id,
+                "title": f"{p.code} {p.name}",
+                "status": "Active",
+                "archived": 0,
+                "start_date": p.starts_on.isoformat(),
+                "due_date": p.ends_on.isoformat(),
+                "currency": p.client.currency,
+                "rate_card_id": _rate_card_id(p),
                 "created_at": stamp,
                 "updated_at": stamp,
             }
+        ],
+    )
+    insert(
+        conn,
+        "kantata_stories",
+        [
+            {
+                "id": s.id,
+                "workspace_id": p.workspace_id,
+                "title": s.title,
+                "story_type": s.kind,
+                "state": "not started",
+                "start_date": p.starts_on.isoformat(),
+                "due_date": s.due_on.isoformat(),
+                "budget_estimate_in_cents": int(s.amount * 100) if s.amount is not None else None,
+                "created_at": stamp,
+                "updated_at": stamp,
+            }
+            for s in p.stories
+        ],
+    )
+    insert(
+        conn,
+        "kantata_assignments",
+        [
+            {
+                "id": s.id * 10 + n,
+                "story_id": s.id,
+                "assignee_id": member.psa_user_id,
+                "created_at": stamp,
+                "updated_at": stamp,
+            }
+            for s in p.stories
+            if s.kind == "task"
+            for n, member in enumerate(p.team)
+        ],
+    )
+
+
+def _rate_card_set_id(project: Project) -> int:
+    return project.workspace_id * 10 + 1
+
+
+def _rate_card_id(project: Project) -> int:
+    return project.workspace_id * 10 + 2
+
+
+def _rate_card_set_version(conn, project: Project, version: ContractVersion, stamp: str) -> None:
+    """The contract version's rates as Kantata keeps them: a set version effective from the
+    version's date, the card's version in it, and a rate card role (cents per hour) per role."""
+    set_version_id, card_version_id = version.id * 10 + 7, version.id * 10 + 8
+    dated = {"created_at": stamp, "updated_at": stamp}
+    insert(
+        conn,
+        "kantata_rate_card_set_versions",
+        [
+            {
+                "id": set_version_id,
+                "rate_card_set_id": _rate_card_set_id(project),
+                "effective_date": version.effective_on.isoformat(),
+                "active": 1,
+            }
+            | dated
+        ],
+    )
+    insert(
+        conn,
+        "kantata_rate_card_versions",
+        [
+            {
+                "id": card_version_id,
+                "rate_card_id": _rate_card_id(project),
+                "rate_card_set_version_id": set_version_id,
+                "default_rate": int(min(version.rates.values()) * 100),
+            }
+            | dated
+        ],
+    )
+    insert(
+        conn,
+        "kantata_rate_card_roles",
+        [
+            {
+                "id": version.id * 10 + n,
+                "rate_card_version_id": card_version_id,
+                "role_id": PSA_ROLE_IDS[role],
+                "rate": int(version.rates[role] * 100),
+            }
+            | dated
             for n, role in enumerate(ROLES)
         ],
     )

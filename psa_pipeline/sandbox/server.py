@@ -17,6 +17,7 @@ import uvicorn
 
 from psa_pipeline.sandbox.app import create_app
 from psa_pipeline.sandbox.firm import generate
+from psa_pipeline.sandbox.kantata import set_account_time_zone
 from psa_pipeline.sandbox.plan import FirmConfig
 from psa_pipeline.sandbox.store import SCHEMA_VERSION, SandboxStore
 from psa_pipeline.settings import SANDBOX_TOKEN
@@ -100,7 +101,7 @@ def wait_until_healthy(url: str, timeout: float = 30.0) -> None:
         try:
             if requests.get(f"{url}/_sandbox/health", timeout=2).status_code == 200:
                 return
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # not up yet, or a busy machine
             pass
         if time.monotonic() > deadline:
             raise TimeoutError(
@@ -109,7 +110,16 @@ def wait_until_healthy(url: str, timeout: float = 30.0) -> None:
         time.sleep(0.1)
 
 
-def serve(store: SandboxStore, host: str, port: int, token: str, faults: dict) -> None:
+def serve(
+    store: SandboxStore,
+    host: str,
+    port: int,
+    token: str,
+    faults: dict,
+    kantata_time_zone: str | None = None,
+) -> None:
     app = create_app(store, token)
     app.state.faults.set(faults)  # an unknown system or kind fails here, before serving
+    if kantata_time_zone:  # an account preference of the firm's PSA
+        set_account_time_zone(app, kantata_time_zone)
     uvicorn.run(app, host=host, port=port, log_level="warning")

@@ -213,8 +213,11 @@ create table if not exists bamboohr_time_off (
     last_changed text not null
 );
 
--- PSA (Kantata OX): users, workspaces (projects), stories (tasks, milestones), rate cards,
--- assignments
+-- PSA (Kantata OX): users, workspaces (projects), stories (tasks, milestones), assignments, and
+-- the rate card model: account roles; a rate card set per contract with a rate card in the
+-- client's currency; a set version per effective date, holding a rate card version per card
+-- and a rate card role (the bill rate) per role. Stamps are UTC; the API serves them in the
+-- account's time zone. Users carry no stamps in Kantata: the ones here only order the firm.
 create table if not exists kantata_users (
     id integer primary key,
     full_name text not null,
@@ -227,10 +230,12 @@ create table if not exists kantata_users (
 create table if not exists kantata_workspaces (
     id integer primary key,
     title text not null,
-    status text not null,
+    status text not null,  -- the status message; the API serves {color, key, message}
+    archived integer not null,
     start_date text not null,
     due_date text not null,
     currency text not null,
+    rate_card_id integer,
     created_at text not null,
     updated_at text not null
 );
@@ -246,22 +251,45 @@ create table if not exists kantata_stories (
     created_at text not null,
     updated_at text not null
 );
-create table if not exists kantata_rate_cards (
+create table if not exists kantata_assignments (
     id integer primary key,
-    workspace_id integer not null,
-    title text not null,
-    role text not null,
-    rate_in_cents integer not null,
-    currency text not null,
-    effective_date text not null,
+    story_id integer not null,  -- the workspace is the story's
+    assignee_id integer not null,
     created_at text not null,
     updated_at text not null
 );
-create table if not exists kantata_assignments (
+create table if not exists kantata_roles (id integer primary key, name text not null);
+create table if not exists kantata_rate_card_sets (
     id integer primary key,
-    story_id integer not null,
-    workspace_id integer not null,
-    assignee_id integer not null,
+    title text not null,
+    account_default integer not null
+);
+create table if not exists kantata_rate_cards (
+    id integer primary key,
+    rate_card_set_id integer not null,
+    currency text not null
+);
+create table if not exists kantata_rate_card_set_versions (
+    id integer primary key,
+    rate_card_set_id integer not null,
+    effective_date text not null,
+    active integer not null,
+    created_at text not null,
+    updated_at text not null
+);
+create table if not exists kantata_rate_card_versions (
+    id integer primary key,
+    rate_card_id integer not null,
+    rate_card_set_version_id integer not null,
+    default_rate integer not null,  -- cents per hour, for a role with no rate card role
+    created_at text not null,
+    updated_at text not null
+);
+create table if not exists kantata_rate_card_roles (
+    id integer primary key,
+    rate_card_version_id integer not null,
+    role_id integer not null,
+    rate integer not null,  -- cents per hour
     created_at text not null,
     updated_at text not null
 );

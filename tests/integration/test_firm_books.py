@@ -266,25 +266,37 @@ def test_clients_have_parents_and_cross_references_in_each_system(firm):
 
 
 def test_the_psa_rate_cards_follow_the_contract_versions(firm, contracts):
+    """Each workspace bills on a rate card of its contract's set, in the contract's currency,
+    with a set version (a rate card role per role, cents per hour) from each version's
+    effective date that changed the rates."""
     by_code = {versions[0]["project_code"]: versions for versions in contracts.values()}
-    workspaces = {w["id"]: w["title"].split(" ", 1)[0] for w in kantata_records(firm, "workspaces")}
-    cards = kantata_records(firm, "rate_cards")
-    assert {c["workspace_id"] for c in cards} == set(workspaces)
-    for card in cards:
-        versions = by_code[workspaces[card["workspace_id"]]]
-        number = int(card["title"].rsplit("v", 1)[1])
-        version = versions[number - 1]
-        assert card["effective_date"] == version["effective_date"]
-        role = card["role"].lower().replace(" ", "_")
-        assert Decimal(card["rate_in_cents"]) / 100 == Decimal(version[f"rate_{role}"])
-    rate_changes = sum(
-        1
-        for versions in contracts.values()
-        for amendment in versions[1:]
-        if amendment["amendment_reason"] == "Rate change"
-        and versions[0]["project_code"] in set(workspaces.values())
-    )
-    assert len({c["title"] for c in cards}) == len(workspaces) + rate_changes
+    sets = {s["id"]: s["title"] for s in kantata_records(firm, "rate_card_sets")}
+    cards = {c["id"]: c for c in kantata_records(firm, "rate_cards")}
+    effective = {
+        v["id"]: v["effective_date"] for v in kantata_records(firm, "rate_card_set_versions")
+    }
+    roles = {r["id"]: r["name"].lower().replace(" ", "_") for r in kantata_records(firm, "roles")}
+    rates = defaultdict(dict)  # rate card version -> role -> cents per hour
+    for rate in kantata_records(firm, "rate_card_roles"):
+        rates[rate["rate_card_version_id"]][roles[rate["role_id"]]] = rate["rate"]
+    dated = defaultdict(list)  # rate card -> (effective date, its rates)
+    for version in kantata_records(firm, "rate_card_versions"):
+        when = effective[version["rate_card_set_version_id"]]
+        dated[version["rate_card_id"]].append((when, rates[version["id"]]))
+    workspaces = kantata_records(firm, "workspaces")
+    assert workspaces
+    for workspace in workspaces:
+        versions = by_code[workspace["title"].split(" ", 1)[0]]
+        card = cards[workspace["rate_card_id"]]
+        assert sets[card["rate_card_set_id"]] == versions[0]["contract_number"]
+        assert card["currency"] == workspace["currency"]
+        by_date = {v["effective_date"]: v for v in versions}
+        for when, cents in dated[card["id"]]:
+            assert {role: Decimal(c) / 100 for role, c in cents.items()} == {
+                role: Decimal(by_date[when][f"rate_{role}"]) for role in roles.values()
+            }
+        rate_changes = sum(1 for v in versions[1:] if v["amendment_reason"] == "Rate change")
+        assert len(dated[card["id"]]) == 1 + rate_changes
 
 
 def test_deals_move_through_the_pipeline_stages(firm):

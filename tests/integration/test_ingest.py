@@ -13,10 +13,13 @@ from psa_pipeline.definitions import build_definitions
 from psa_pipeline.ingest.assets import ingest_assets
 from psa_pipeline.sandbox.hubspot import epoch_ms
 from psa_pipeline.settings import SYSTEMS
+from psa_pipeline.sources.kantata import COLLECTIONS as KANTATA_COLLECTIONS
 from psa_pipeline.sources.netsuite import RECORDS as NETSUITE_RECORDS
 from tests.helpers import settings_for
 
-KANTATA = ("workspaces", "stories", "assignments", "rate_cards", "users")
+KANTATA = tuple(c.name for c in KANTATA_COLLECTIONS)
+KANTATA_INCREMENTAL = tuple(c.name for c in KANTATA_COLLECTIONS if c.incremental)
+KANTATA_WHOLE = tuple(c.name for c in KANTATA_COLLECTIONS if not c.incremental)  # no stamps
 BAMBOOHR = ("employees", "compensation", "time_off")
 HARVEST = ("time_entries", "expenses", "users", "clients", "projects", "tasks")
 RAW_TO_STORE = {  # raw table -> the store rows it should hold
@@ -65,13 +68,19 @@ def asked_when_nothing_changed(server) -> dict[str, int]:
                 ("deals", "hubspot_deals"),  # with their companies
             )
         },
-        **{f"/kantata/api/v1/{c}.json": 1 for c in KANTATA},
+        **{f"/kantata/api/v1/{c}.json": 1 for c in KANTATA_INCREMENTAL},
+        **{f"/kantata/api/v1/{c}.json": kantata_pages(server, c) for c in KANTATA_WHOLE},
         **{f"/harvest/v2/{c}": 1 for c in HARVEST},
         f"{BAMBOOHR_API}/reports/custom": 1,
         f"{BAMBOOHR_API}/employees/changed/tables/compensation": 1,
         f"{BAMBOOHR_API}/time_off/requests": 1,
         "/netsuite/services/rest/query/v1/suiteql": 2 + len(NETSUITE_RECORDS),
     }
+
+
+def kantata_pages(server, collection: str) -> int:
+    """Pages of 200 a Kantata collection read whole takes."""
+    return math.ceil(store_count(server, f"kantata_{collection}") / 200)
 
 
 def requests_made(server) -> list[dict]:
@@ -218,7 +227,7 @@ def test_every_record_lands_once_and_a_rerun_asks_only_for_changes(sandbox, tmp_
 
 
 # store table -> the column that moves when a record changes
-CHANGE_STAMPS = {f"kantata_{c}": "updated_at" for c in KANTATA} | {
+CHANGE_STAMPS = {f"kantata_{c}": "updated_at" for c in KANTATA_INCREMENTAL} | {
     f"bamboohr_{r}": "last_changed" for r in BAMBOOHR
 }
 
@@ -273,7 +282,7 @@ def test_kantata_and_bamboohr_load_every_record_once_then_exactly_the_changes(sa
         # Kantata pages stop at meta.page_count: one request per page of 200, no empty page
         counts = request_counts(full_load)
         for collection in KANTATA:
-            pages = math.ceil(store_count(sandbox, f"kantata_{collection}") / 200)
+            pages = kantata_pages(sandbox, collection)
             assert counts[f"/kantata/api/v1/{collection}.json"] == pages, collection
         assert counts["/kantata/api/v1/assignments.json"] > 1
 
@@ -298,12 +307,16 @@ def test_kantata_and_bamboohr_load_every_record_once_then_exactly_the_changes(sa
         new_loads = load_ids(settings, ("kantata", "bamboohr")) - loaded_before
         for raw in RAW_TO_STORE:
             system, table = raw.removeprefix("raw_").split(".")
-            if system in ("kantata", "bamboohr"):
+            if system == "kantata" and table in KANTATA_WHOLE:  # read whole: every record again
+                assert rows_loaded(settings, raw, new_loads) == store_count(
+                    sandbox, f"kantata_{table}"
+                )
+            elif system in ("kantata", "bamboohr"):
                 assert rows_loaded(settings, raw, new_loads) == changed[f"{system}_{table}"], raw
 
         # Kantata was asked only for the pages of records updated after the newest it had,
-        # from a second before it (Kantata compares strictly)
-        for collection in KANTATA:
+        # from a second before it (Kantata compares strictly), as a UTC instant
+        for collection in KANTATA_INCREMENTAL:
             asked = [e["query"] for e in rerun if e["path"].endswith(f"/{collection}.json")]
             pages = max(1, math.ceil(changed[f"kantata_{collection}"] / 200))
             assert len(asked) == pages, collection
@@ -354,6 +367,7 @@ STAMPS = {
     "bamboohr_": "last_changed",
 }
 LISTED_WHOLE = {"raw_hubspot.line_items", "raw_hubspot.p_contracts", "raw_hubspot.deal_companies"}
+READ_WHOLE = LISTED_WHOLE | {f"raw_kantata.{c}" for c in KANTATA_WHOLE}  # no change filter
 PAGE_SIZES = {"hubspot": 100, "kantata": 200, "harvest": 2000, "netsuite": 1000}
 
 
@@ -388,7 +402,7 @@ def test_a_day_later_every_system_asks_for_and_loads_exactly_the_changes(sandbox
     settings = settings_for(sandbox, tmp_path / "data")
     with dg.instance_for_test() as instance:
         materialize(sandbox, settings, instance)
-        before = {raw: stamps_of(sandbox, raw) for raw in RAW_TO_STORE if raw not in LISTED_WHOLE}
+        before = {raw: stamps_of(sandbox, raw) for raw in RAW_TO_STORE if raw not in READ_WHOLE}
         newest_compensation = max(before["raw_bamboohr.compensation"].values())
         loaded_before = load_ids(settings)
 
@@ -421,6 +435,9 @@ def test_a_day_later_every_system_asks_for_and_loads_exactly_the_changes(sandbox
                 assert request_counts(log)[path] == pages, raw
         assert changed_somewhere > 0
         assert request_counts(log)["/netsuite/services/rest/query/v1/suiteql"] == suiteql_pages
+        for collection in KANTATA_WHOLE:  # a page per 200 records, every run
+            path = f"/kantata/api/v1/{collection}.json"
+            assert request_counts(log)[path] == kantata_pages(sandbox, collection)
         for raw in LISTED_WHOLE:  # a page per 100 records, every run
             table = raw.split(".")[1]
             path = "deals" if table == "deal_companies" else table

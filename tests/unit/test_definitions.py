@@ -11,6 +11,12 @@ import pytest
 from psa_pipeline.definitions import build_definitions
 from psa_pipeline.settings import PROJECT_ROOT, load_settings
 
+# Kantata's rate card objects, read for stg_kantata__rate_cards
+KANTATA_RATE_CARDS = (
+    *("roles", "rate_card_sets", "rate_cards", "rate_card_set_versions"),
+    *("rate_card_versions", "rate_card_roles"),
+)
+
 
 def _raw(system: str, *resources: str) -> dict[str, str]:
     return {f"raw/{system}/{resource}": system for resource in resources}
@@ -22,7 +28,8 @@ def _group(group: str, *names: str) -> dict[str, str]:
 
 EXPECTED_ASSETS = {
     **_raw("hubspot", "deals", "companies", "line_items", "p_contracts", "deal_companies"),
-    **_raw("kantata", "workspaces", "stories", "assignments", "rate_cards", "users"),
+    **_raw("kantata", "workspaces", "stories", "assignments", "users"),
+    **_raw("kantata", *KANTATA_RATE_CARDS),
     **_raw("harvest", "time_entries", "expenses", "users", "clients", "projects", "tasks"),
     **_raw("bamboohr", "employees", "compensation", "time_off"),
     **_raw(
@@ -94,7 +101,8 @@ EXPECTED_GE_SUITES = {
     "raw/hubspot/deals",
     "raw/hubspot/line_items",
     "raw/hubspot/p_contracts",
-    "raw/kantata/rate_cards",
+    "raw/kantata/rate_card_roles",
+    "raw/kantata/rate_card_set_versions",
     "raw/kantata/stories",
     "raw/bamboohr/compensation",
     "raw/bamboohr/employees",
@@ -117,7 +125,13 @@ RAW_FEEDS = {
     for raw in EXPECTED_ASSETS
     if raw.startswith("raw/")
 } | {
-    "raw/kantata/workspaces": {"stg_kantata__workspaces", "stg_kantata__stories"},
+    "raw/kantata/workspaces": {
+        "stg_kantata__workspaces",
+        "stg_kantata__stories",
+        "stg_kantata__rate_cards",
+    },
+    "raw/kantata/stories": {"stg_kantata__stories", "stg_kantata__assignments"},
+    **{f"raw/kantata/{raw}": {"stg_kantata__rate_cards"} for raw in KANTATA_RATE_CARDS},
     "raw/netsuite/invoice_lines": {"stg_netsuite__transaction_lines"},
     "raw/netsuite/invoices": {
         "stg_netsuite__invoices",
@@ -132,7 +146,7 @@ RAW_FEEDS = {
 NOT_YET_IN_A_MART = {
     "raw/harvest/tasks",
     "raw/hubspot/line_items",
-    "raw/kantata/rate_cards",
+    *(f"raw/kantata/{raw}" for raw in KANTATA_RATE_CARDS),
     "raw/netsuite/subsidiaries",
 }
 # the money path, from the facts to the ERP

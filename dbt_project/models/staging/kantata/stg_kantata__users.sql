@@ -1,13 +1,14 @@
 {#-
-    Kantata users, one row per user; disabled once they leave. The e-mail is the key HR, the
-    PSA and the time tool share for a person, so it is trimmed and lower-cased here.
+    Kantata users, one row per user on the account; disabled once they leave. The e-mail is the
+    key HR, the PSA and the time tool share for a person, so it is trimmed and lower-cased here.
+    Kantata stamps no created_at / updated_at on users: those columns stay null.
 -#}
 
 with
 
 source as (
 
-    {{ latest_by_key(source('kantata', 'users'), 'id', 'updated_at desc, _dlt_load_id desc') }}
+    {{ latest_by_key(source('kantata', 'users'), 'id') }}
 
 ),
 
@@ -25,8 +26,8 @@ renamed as (
         lower(replace(trim(headline), ' ', '_')) as role_key,
 
         ---------- dates
-        cast(created_at as {{ dbt.type_timestamp() }}) as created_at,
-        cast(updated_at as {{ dbt.type_timestamp() }}) as updated_at,
+        cast(null as {{ dbt.type_timestamp() }}) as created_at,
+        cast(null as {{ dbt.type_timestamp() }}) as updated_at,
 
         ---------- flags
         coalesce(disabled, false) as is_disabled

@@ -1,7 +1,8 @@
 {#-
-    Kantata workspaces (projects), one row per workspace. Kantata has no project code field:
-    the firm titles each workspace "<project code> <project name>", so the code is the title's
-    first word when it looks like one (`psa_project_code_pattern`, a LIKE pattern).
+    Kantata workspaces (projects), one row per workspace, archived ones too. Kantata has no
+    project code field: the firm titles each workspace "<project code> <project name>", so the
+    code is the title's first word when it looks like one (`psa_project_code_pattern`, a LIKE
+    pattern). The status is an object; its message is the status's name (Active, Completed).
 -#}
 
 {%- set code_pattern = var('psa_project_code_pattern', 'PRJ-%') %}
@@ -24,6 +25,7 @@ renamed as (
         case
             when {{ first_word }} like '{{ code_pattern }}' then {{ first_word }}
         end as project_code,
+        cast(rate_card_id as bigint) as rate_card_id,
 
         ---------- text
         title as workspace_title,
@@ -32,7 +34,7 @@ renamed as (
                 then nullif(trim(substr(trim(title), length({{ first_word }}) + 1)), '')
             else title
         end as project_name,
-        status as workspace_status,
+        status__message as workspace_status,
         upper(trim(currency)) as workspace_currency,
 
         ---------- dates
@@ -42,8 +44,9 @@ renamed as (
         cast(updated_at as {{ dbt.type_timestamp() }}) as updated_at,
 
         ---------- flags
-        status = 'Active' as is_active,
-        status = 'Completed' as is_completed
+        status__message = 'Active' as is_active,
+        status__message = 'Completed' as is_completed,
+        coalesce(archived, false) as is_archived
 
     from source
 
