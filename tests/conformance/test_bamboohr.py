@@ -13,7 +13,7 @@ from __future__ import annotations
 import base64
 import json
 import re
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 import dagster as dg
@@ -94,12 +94,12 @@ def settings_for(vendor: ReplayServer, tmp_path):
     return settings_for_vendor("bamboohr", tmp_path / "data", endpoint)
 
 
-def staged(settings, model: str, order_by: str) -> list[dict]:
-    return rows(settings, f"select * from staging.stg_bamboohr__{model} order by {order_by}")
-
-
-def at(stamp: str) -> datetime:
-    return datetime.fromisoformat(stamp).astimezone(UTC).replace(tzinfo=None)
+def staged(settings, model: str, columns: str, order_by: str) -> list[tuple]:
+    """These columns of a staging model, a tuple per row."""
+    found = rows(
+        settings, f"select {columns} from staging.stg_bamboohr__{model} order by {order_by}"
+    )
+    return [tuple(row.values()) for row in found]
 
 
 def test_documented_payloads_land_typed_and_a_second_run_asks_from_the_newest_change(tmp_path):
@@ -111,21 +111,14 @@ def test_documented_payloads_land_typed_and_a_second_run_asks_from_the_newest_ch
         assert all(r.headers.get("accept") == "application/json" for r in vendor.requests)
         (asked,) = vendor.asked(f"{API}/reports/custom")
         assert asked.json()["filters"]["lastChanged"] == {"includeNull": "yes", "value": EPOCH}
-        employees = staged(settings, "employees", "employee_id")
-        assert [
-            (
-                e["employee_id"],
-                e["email"],
-                e["supervisor_employee_id"],
-                e["hired_on"],
-                e["terminated_on"],
-                e["is_active"],
-                e["fte"],
-                e["daily_capacity_hours"],
-                at(str(e["updated_at"])) if e["updated_at"] else None,
-            )
-            for e in employees
-        ] == [
+        employees = staged(
+            settings,
+            "employees",
+            "employee_id, email, supervisor_employee_id, hired_on, terminated_on, is_active, "
+            "fte, daily_capacity_hours, updated_at",
+            "employee_id",
+        )
+        assert employees == [
             # 0000-00-00 is no termination; 30 standard hours of 40 is 0.75 FTE
             (401, "yenhh8@gmail.com", None, date(2020, 11, 11), None, True,
              Decimal("0.7500"), Decimal("6.0000"), datetime(2022, 5, 21, 3, 36, 16)),
@@ -134,50 +127,35 @@ def test_documented_payloads_land_typed_and_a_second_run_asks_from_the_newest_ch
              Decimal("1.0000"), Decimal("8.0000"), datetime(2025, 9, 30, 17, 5)),
         ]  # fmt: skip
 
-        rates = staged(settings, "compensation", "employee_id, effective_on")
-        assert [
-            (
-                r["compensation_id"],
-                r["employee_id"],
-                r["pay_type"],
-                r["cost_rate_amount"],
-                r["cost_rate_currency"],
-                r["effective_on"],
-                r["superseded_on"],
-                r["is_current"],
-            )
-            for r in rates
-        ] == [
+        rates = staged(
+            settings,
+            "compensation",
+            "compensation_id, employee_id, pay_type, cost_rate_amount, cost_rate_currency, "
+            "effective_on, superseded_on, is_current, table_changed_at",
+            "employee_id, effective_on",
+        )
+        first, second = datetime(2025, 7, 2, 20, 13, 43), datetime(2025, 7, 3, 14, 30, 20)
+        assert rates == [
             (401 * 100000 + 45077, 401, "Salary", Decimal("75000.00"), "USD",
-             date(2023, 6, 2), date(2024, 6, 4), False),
+             date(2023, 6, 2), date(2024, 6, 4), False, first),
             (401 * 100000 + 45445, 401, "Hourly", Decimal("56.00"), "USD",
-             date(2024, 6, 4), None, True),
+             date(2024, 6, 4), None, True, first),
             (402 * 100000 + 45839, 402, "Hourly", Decimal("35.00"), "USD",
-             date(2025, 7, 3), None, True),
+             date(2025, 7, 3), None, True, second),
         ]  # fmt: skip
-        assert {r["employee_id"]: at(str(r["table_changed_at"])) for r in rates} == {
-            401: datetime(2025, 7, 2, 20, 13, 43),
-            402: datetime(2025, 7, 3, 14, 30, 20),
-        }
 
-        (leave,) = staged(settings, "time_off", "time_off_request_id")
-        assert (
-            leave["time_off_request_id"],
-            leave["employee_id"],
-            leave["time_off_type_id"],
-            leave["time_off_type"],
-            leave["request_status"],
-            leave["is_approved"],
-            leave["amount_unit"],
-            leave["requested_days"],
-            leave["requested_hours"],
-            leave["starts_on"],
-            leave["ends_on"],
-            leave["status_changed_at"],
-        ) == (
+        leaves = staged(
+            settings,
+            "time_off",
+            "time_off_request_id, employee_id, time_off_type_id, time_off_type, request_status, "
+            "is_approved, amount_unit, requested_days, requested_hours, starts_on, ends_on, "
+            "status_changed_at",
+            "time_off_request_id",
+        )
+        assert leaves == [(
             1, 401, 1, "Vacation", "approved", True, "days", Decimal("5.0000"), None,
             date(2001, 1, 1), date(2001, 1, 6), datetime(2011, 8, 14),
-        )  # fmt: skip
+        )]  # fmt: skip
         (days,) = rows(settings, "select dates from raw_bamboohr.time_off")
         assert [d["date"] for d in json.loads(days["dates"])][:2] == ["2001-01-01", "2001-01-02"]
 
@@ -189,13 +167,12 @@ def test_documented_payloads_land_typed_and_a_second_run_asks_from_the_newest_ch
         assert asked.json()["filters"]["lastChanged"]["value"] == NEWEST_EMPLOYEE
         (asked,) = vendor.asked(f"{API}/employees/changed/tables/compensation")
         assert asked.query == {"since": NEWEST_TABLE}
-        employees = staged(settings, "employees", "employee_id")
-        assert [(e["job_title"], e["fte"]) for e in employees] == [
+        assert staged(settings, "employees", "job_title, fte", "employee_id") == [
             ("Senior Accountant", Decimal("1.0000")),
             ("Testing Coordinator", Decimal("1.0000")),
         ]
-        assert len(staged(settings, "compensation", "employee_id")) == 3
-        assert len(staged(settings, "time_off", "time_off_request_id")) == 1
+        assert len(staged(settings, "compensation", "employee_id", "employee_id")) == 3
+        assert len(staged(settings, "time_off", "ends_on", "ends_on")) == 1
         # time off's cursor is a day: the newest day's requests come again, merged, not added
         assert rows(
             settings,
@@ -219,8 +196,7 @@ def test_an_fte_custom_field_is_read_when_set(tmp_path, custom_fte_field):
         stage("bamboohr", settings, tmp_path)
         (asked,) = vendor.asked(f"{API}/reports/custom")
         assert "customFTE" in asked.json()["fields"]
-        employees = staged(settings, "employees", "employee_id")
-        assert [(e["fte"], e["daily_capacity_hours"]) for e in employees] == [
+        assert staged(settings, "employees", "fte, daily_capacity_hours", "employee_id") == [
             (Decimal("0.6000"), Decimal("4.8000")),
             (Decimal("1.0000"), Decimal("8.0000")),  # left empty: full time
         ]
