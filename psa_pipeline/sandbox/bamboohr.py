@@ -220,7 +220,7 @@ def _date(column: str) -> Callable[[Mapping], str]:
 
 
 FIELDS = {
-    "id": Field("integer", "Employee #", _text("id")),
+    "id": Field("integer", "Employee ID", _text("id")),
     "firstName": Field("text", "First Name", _text("first_name")),
     "lastName": Field("text", "Last Name", _text("last_name")),
     "displayName": Field("text", "Display Name", lambda r: f"{r['first_name']} {r['last_name']}"),

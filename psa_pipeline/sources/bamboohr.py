@@ -3,7 +3,7 @@
 Every call is under `api/gateway.php/<company>/v1/`, authenticated with HTTP Basic (the API key
 as the user name, any password), and asks for JSON (`Accept: application/json`): BambooHR
 answers XML otherwise. BambooHR does not page: each call returns everything it selects. Every
-value is a string, and an empty date is `0000-00-00`: read here as null.
+value is a string, and an empty date is `0000-00-00`: read here as null, as is empty text.
 
 - `employees` is a custom report (`POST reports/custom?format=JSON`): every employee, leavers
   included, filtered on `lastChanged` at or after the cursor (`filters.lastChanged`, inclusive;
@@ -38,8 +38,10 @@ Sources for the fields read (where they disagree, the vendor's own reference win
 - compensation rows (startDate, endDate, rate, type, exempt, reason, comment, paidPer,
   paySchedule, overtimeRate; no id): documentation.bamboohr.com/reference/
   get-changed-employee-table-data; the `since` forms: .../reference/get-changed-employee-ids;
-  `{value, currency}` rates of the per-employee call: gitlab-data analytics
-  bamboohr_compensation.sql. The old tables.php page's `row id` is not in this call.
+  `{value, currency}` rates of the per-employee call (`employees/all/tables/compensation`):
+  ktopcuoglu/gitlab-dbt-analytics transform/snowflake-dbt/models/bamboohr/base/
+  bamboohr_compensation.sql. The old tables.php page's `row id` is not in this call; rows
+  keyed by employee and date: AutoIDM/autoidm-tap-bamboohr tap_bamboohr/streams.py.
 - time off (id, employeeId, name, status{lastChanged, lastChangedByUserId, status}, start, end,
   created, type{id, name, icon}, amount{unit, amount}, actions, dates{day: amount}, notes):
   documentation.bamboohr.com/reference/time-off-get-time-off-requests-1 and
@@ -90,7 +92,7 @@ EMPLOYEE_FIELDS = (
     "status",
     "lastChanged",
 )
-NO_DATE = "0000-00-00"  # BambooHR's empty date
+UNFILLED = ("", "0000-00-00")  # BambooHR's empty text and empty date
 TIME_OFF_WINDOW = {"start": "2000-01-01", "end": "2099-12-31"}
 RULES = {
     "employees": RecordRules(numbers={"capacity": (0, None)}),
@@ -115,9 +117,11 @@ def since_param(value: str) -> str:
     return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def without_empty_dates(record: dict) -> dict:
-    """BambooHR's `0000-00-00` (a date never filled in) as null."""
-    return {name: None if value == NO_DATE else value for name, value in record.items()}
+def unfilled_as_null(record: dict) -> dict:
+    """A field never filled in as null: BambooHR writes it `0000-00-00` for a date and `""`
+    or null for anything else. (One form also lands the same on DuckDB and on Postgres, whose
+    csv load cannot tell an empty string from null.)"""
+    return {name: None if value in UNFILLED else value for name, value in record.items()}
 
 
 def money(value: Any) -> Any:
@@ -146,7 +150,7 @@ def compensation_rows(page: dict) -> Iterator[dict]:
                     "out the fields a user may not see: give the API key's user access to the "
                     "compensation table (its BambooHR access level), then run again."
                 )
-            yield without_empty_dates(
+            yield unfilled_as_null(
                 {
                     **row,
                     "employeeId": employee_id,
@@ -160,7 +164,7 @@ def employee_record(capacity_field: str, capacity_unit: CapacityUnit):
     """The report row with its capacity under one name, as a number, and its unit beside it."""
 
     def step(record: dict) -> dict:
-        record = without_empty_dates(record)
+        record = unfilled_as_null(record)
         record["capacity"] = _number(record.pop(capacity_field, None))
         record["capacityUnit"] = capacity_unit
         return record
@@ -313,7 +317,7 @@ def bamboohr_source(
                     "type__name": {"data_type": "text"},
                     "amount__unit": {"data_type": "text"},
                     "amount__amount": {"data_type": "text"},
-                    "dates": {"data_type": "json"},
+                    "dates": {"data_type": "text"},  # JSON text, as landing keeps a list
                 },
             },
         ],
