@@ -440,3 +440,22 @@ def test_a_day_later_every_system_asks_for_and_loads_exactly_the_changes(sandbox
             assert request_counts(log)[f"/hubspot/crm/v3/objects/{path}"] == math.ceil(
                 store_count(sandbox, RAW_TO_STORE[raw]) / 100
             )
+
+
+def test_bamboohr_stops_when_its_user_may_not_see_compensation(sandbox, tmp_path):
+    """BambooHR leaves out the fields a user may not see instead of refusing: compensation rows
+    with no fields must stop the run with the reason, not land as quarantined or empty rows."""
+    requests.post(
+        f"{sandbox.url}/_sandbox/permissions", json={"bamboohr": ["compensation"]}, timeout=10
+    ).raise_for_status()
+    settings = settings_for(sandbox, tmp_path / "data")
+    assets = [a for a in ingest_assets if a.op.name == "ingest_bamboohr"]
+    resources = build_definitions(settings).resources
+    result = dg.materialize(
+        assets, resources=resources, instance=dg.DagsterInstance.ephemeral(), raise_on_error=False
+    )
+    assert not result.success
+    (failure,) = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    cause = str(failure.event_specific_data.error.to_string())
+    assert "compensation rows came without their fields" in cause
+    assert "access to the compensation table" in cause
