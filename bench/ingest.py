@@ -303,9 +303,9 @@ def duckdb_select(described: dict, files: str) -> str:
             f"select unnest(map_values({described['name']}), max_depth := 2) "
             f"from read_json('{files}', {as_maps})"
         )
-    if records_of_page is bamboohr._compensation_rows:  # rows under each employee's table
+    if records_of_page is bamboohr.compensation_rows:  # rows under each employee's table
         return (
-            "select unnest(t.rows, max_depth := 2), t.lastChanged as tableLastChanged from ("
+            "select unnest(t.rows, max_depth := 2), t.lastChanged from ("
             f"select unnest(map_values(employees)) as t from read_json('{files}', {as_maps}))"
         )
     if records_of_page is hubspot._deal_company_pairs:  # a row per deal and company

@@ -302,9 +302,9 @@ RAW_SUITES = (
     # BambooHR: what people cost
     Suite(
         "raw/bamboohr/compensation",
-        "HR pay rates as sent: each for an employee from a date, a rate that parses, an ISO "
-        "currency.",
-        key=("id",),
+        "HR pay rates as sent: each for an employee from a date (the row's key: BambooHR sends "
+        "no row id), a rate that parses, an ISO currency.",
+        key=("employee_id", "start_date"),
         expect=(
             not_null("employee_id", "start_date", "rate__value", "rate__currency"),
             iso_dates("start_date"),

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import secrets
 
 from fastapi import HTTPException, Request
@@ -26,19 +24,6 @@ def require_harvest_credentials(request: Request) -> None:
         raise HTTPException(401, "Missing Harvest-Account-Id header")
     if request.headers["harvest-account-id"] != request.app.state.harvest_account_id:
         raise HTTPException(403, "The token has no access to this Harvest account")
-
-
-def require_bamboohr_key(request: Request) -> None:
-    """BambooHR: HTTP Basic, the API key as the user name and any password."""
-    scheme, _, encoded = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "basic" or not encoded:
-        raise HTTPException(401, "Missing API key", headers={"WWW-Authenticate": "Basic"})
-    try:
-        user = base64.b64decode(encoded, validate=True).decode().partition(":")[0]
-    except (binascii.Error, UnicodeDecodeError):
-        raise HTTPException(401, "Malformed Basic credentials") from None
-    if not secrets.compare_digest(user.encode(), request.app.state.token.encode()):
-        raise HTTPException(403, "The API key is not valid for this company")
 
 
 def lacks(request: Request, system: str, permission: str) -> bool:

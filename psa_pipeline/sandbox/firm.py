@@ -354,6 +354,11 @@ def _hr_events(conn, plan: FirmPlan, day: date) -> None:
             for c, change in plan.pay_changes_on.get(day, [])
         ],
     )
+    # BambooHR stamps the employee, not the table: a pay change is a change to the employee
+    conn.executemany(
+        "update bamboohr_employees set last_changed = ? where id = ?",
+        [(stamp, c.id) for c, _ in plan.pay_changes_on.get(day, [])],
+    )
     insert(
         conn,
         "bamboohr_time_off",

@@ -34,6 +34,13 @@ from psa_pipeline.settings import SYSTEMS, Settings
 
 # A format check: the problem with a 2xx answer, in words, or None when the connector reads it.
 FormatCheck = Callable[[requests.Response], str | None]
+
+
+class Denied(str):
+    """What a format check returns when a 2xx answer shows a permission missing: a vendor that
+    leaves out what a user may not see instead of refusing (BambooHR's reports and tables)."""
+
+
 RETRIED_STATUSES = frozenset({429, 500, 502, 503, 504})
 DENIED = "permission missing"
 
@@ -202,6 +209,10 @@ def _probe(
         message = f"unexpected answer {status}{says} to {probe.method} {url}."
         return Finding(system, probe.endpoint, False, message), False
     problem = probe.expect(response)
+    if isinstance(problem, Denied):
+        needs = f" It needs: {probe.permission}." if probe.permission else ""
+        message = f"{DENIED} ({status}): {problem}{needs}"
+        return Finding(system, probe.endpoint, False, message), False
     if problem is not None:
         message = f"a format the connector does not expect: {problem} ({probe.method} {url})."
         return Finding(system, probe.endpoint, False, message), False
@@ -209,8 +220,13 @@ def _probe(
 
 
 def _vendor_says(response: requests.Response) -> str:
-    """The first line of what the vendor said, for the user to quote to its support."""
-    text = " ".join(response.text.split())
+    """The first line of what the vendor said, for the user to quote to its support: its body,
+    or for a vendor that answers errors with an empty body, its error header (BambooHR's
+    `X-BambooHR-Error-Message`)."""
+    headers = (
+        value for name, value in response.headers.items() if name.lower().endswith("error-message")
+    )
+    text = " ".join(response.text.split()) or next(headers, "")
     return f": {text[:400]}" if text else ""
 
 

@@ -45,6 +45,7 @@ KEYS = {raw: "id" for raw in RAW_TO_STORE} | {
     "raw_netsuite.invoice_lines": "uniquekey",
     "raw_netsuite.transaction_links": "nextdoc",
     "raw_hubspot.deal_companies": "(deal_id, company_id)",
+    "raw_bamboohr.compensation": "(employee_id, start_date)",  # BambooHR sends no row id
 }
 BAMBOOHR_API = "/bamboohr/api/gateway.php/psa-sandbox/v1"
 
@@ -241,12 +242,23 @@ def change_stamps(server) -> dict[str, dict[int, str]]:
 
 
 def rows_in_changed_compensation_tables(server, since: str) -> int:
-    """BambooHR's changed-table endpoint returns every row of a table changed after `since`."""
+    """BambooHR's changed-table endpoint returns every row of each employee changed after
+    `since` (any change to the employee); the rows of the boundary second were loaded."""
     with server.store.connect() as store:
         return store.execute(
             "select count(*) from bamboohr_compensation where employee_id in "
-            "(select employee_id from bamboohr_compensation where last_changed > ?)",
+            "(select id from bamboohr_employees where last_changed > ?)",
             (since,),
+        ).fetchone()[0]
+
+
+def time_off_requests_from_day(server, newest_before: str) -> int:
+    """Time off has a day for a cursor: the requests of the newest day come again (no dedup on
+    the boundary, so a request approved later that day lands), and every later one."""
+    with server.store.connect() as store:
+        return store.execute(
+            "select count(*) from bamboohr_time_off where substr(last_changed, 1, 10) >= ?",
+            (newest_before[:10],),
         ).fetchone()[0]
 
 
@@ -297,7 +309,10 @@ def test_kantata_and_bamboohr_load_every_record_once_then_exactly_the_changes(sa
             for table in CHANGE_STAMPS
         }
         changed["bamboohr_compensation"] = rows_in_changed_compensation_tables(
-            sandbox, newest["bamboohr_compensation"]
+            sandbox, newest["bamboohr_employees"]
+        )
+        changed["bamboohr_time_off"] = time_off_requests_from_day(
+            sandbox, newest["bamboohr_time_off"]
         )
         assert all(changed.values()), changed
 
@@ -323,9 +338,12 @@ def test_kantata_and_bamboohr_load_every_record_once_then_exactly_the_changes(sa
             since = quote(a_second_before(newest[f"kantata_{collection}"]), safe="")
             assert all(f"updated_after={since}" in q and "updated_at%3Aasc" in q for q in asked)
         compensation = [e for e in rerun if e["path"].endswith("/tables/compensation")]
+        # the cursor is the employee's last change, which a pay change moves too
         assert [e["query"] for e in compensation] == [
-            "since=" + quote(newest["bamboohr_compensation"], safe="")
+            "since=" + quote(newest["bamboohr_employees"], safe="")
         ]
+        (report,) = [e for e in rerun if e["path"].endswith("/reports/custom")]
+        assert f'"value": "{newest["bamboohr_employees"]}"' in report["body"]
 
         # a workspace saved within the newest second after the run had read it still lands
         with sandbox.store.connect() as store:
@@ -403,7 +421,8 @@ def test_a_day_later_every_system_asks_for_and_loads_exactly_the_changes(sandbox
     with dg.instance_for_test() as instance:
         materialize(sandbox, settings, instance)
         before = {raw: stamps_of(sandbox, raw) for raw in RAW_TO_STORE if raw not in READ_WHOLE}
-        newest_compensation = max(before["raw_bamboohr.compensation"].values())
+        newest_employee = max(before["raw_bamboohr.employees"].values())
+        newest_time_off = max(before["raw_bamboohr.time_off"].values())
         loaded_before = load_ids(settings)
 
         assert requests.post(f"{sandbox.url}/_sandbox/advance", params={"days": 1}, timeout=60).ok
@@ -418,7 +437,9 @@ def test_a_day_later_every_system_asks_for_and_loads_exactly_the_changes(sandbox
             after = stamps_of(sandbox, raw)
             changed = sum(1 for key, stamp in after.items() if stamps.get(key) != stamp)
             if raw == "raw_bamboohr.compensation":  # whole tables of changed employees
-                changed = rows_in_changed_compensation_tables(sandbox, newest_compensation)
+                changed = rows_in_changed_compensation_tables(sandbox, newest_employee)
+            if raw == "raw_bamboohr.time_off":  # the newest day again, and the changes
+                changed = time_off_requests_from_day(sandbox, newest_time_off)
             assert rows_loaded(settings, raw, new_loads) == changed, raw
             changed_somewhere += changed
             if system in PAGE_SIZES:
@@ -444,3 +465,22 @@ def test_a_day_later_every_system_asks_for_and_loads_exactly_the_changes(sandbox
             assert request_counts(log)[f"/hubspot/crm/v3/objects/{path}"] == math.ceil(
                 store_count(sandbox, RAW_TO_STORE[raw]) / 100
             )
+
+
+def test_bamboohr_stops_when_its_user_may_not_see_compensation(sandbox, tmp_path):
+    """BambooHR leaves out the fields a user may not see instead of refusing: compensation rows
+    with no fields must stop the run with the reason, not land as quarantined or empty rows."""
+    requests.post(
+        f"{sandbox.url}/_sandbox/permissions", json={"bamboohr": ["compensation"]}, timeout=10
+    ).raise_for_status()
+    settings = settings_for(sandbox, tmp_path / "data")
+    assets = [a for a in ingest_assets if a.op.name == "ingest_bamboohr"]
+    resources = build_definitions(settings).resources
+    result = dg.materialize(
+        assets, resources=resources, instance=dg.DagsterInstance.ephemeral(), raise_on_error=False
+    )
+    assert not result.success
+    (failure,) = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    cause = str(failure.event_specific_data.error.to_string())
+    assert "compensation rows came without their fields" in cause
+    assert "access to the compensation table" in cause

@@ -266,7 +266,7 @@ def _employees(server: SandboxServer) -> dict[str, dict]:
     report = requests.post(
         f"{server.url}{BAMBOOHR}/reports/custom",
         params={"format": "JSON"},
-        json={"fields": ["id", "hireDate", "terminationDate", "fte"]},
+        json={"fields": ["id", "hireDate", "terminationDate", "standardHoursPerWeek"]},
         headers=BAMBOOHR_AUTH,
         timeout=30,
     ).json()["employees"]
@@ -275,12 +275,13 @@ def _employees(server: SandboxServer) -> dict[str, dict]:
 
 def test_available_hours_leave_out_weekends_time_off_and_days_not_employed(built):
     """For every consultant with time off in May 2026: weekdays employed less weekdays off,
-    times fte x 8 hours, computed here from what BambooHR serves."""
+    times fte (standard hours over a 40-hour week) x 8 hours, computed here from what BambooHR
+    serves."""
     month, end = date(2026, 5, 1), date(2026, 5, 31)
     leave = requests.get(
         f"{built.server.url}{BAMBOOHR}/time_off/requests",
         params={"start": month.isoformat(), "end": end.isoformat()},
-        headers=BAMBOOHR_AUTH,
+        headers=BAMBOOHR_AUTH | {"Accept": "application/json"},  # BambooHR answers XML otherwise
         timeout=30,
     ).json()
     employees = _employees(built.server)
@@ -289,7 +290,8 @@ def test_available_hours_leave_out_weekends_time_off_and_days_not_employed(built
     for employee_id in {r["employeeId"] for r in leave if r["status"]["status"] == "approved"}:
         person = employees[employee_id]
         hired = date.fromisoformat(person["hireDate"])
-        left = date.fromisoformat(person["terminationDate"]) if person["terminationDate"] else None
+        ended = person["terminationDate"]  # BambooHR's empty date is 0000-00-00
+        left = None if ended == "0000-00-00" else date.fromisoformat(ended)
         off = {
             date.fromisoformat(r["start"]) + timedelta(days=n)
             for r in leave
@@ -297,7 +299,7 @@ def test_available_hours_leave_out_weekends_time_off_and_days_not_employed(built
             for n in range((date.fromisoformat(r["end"]) - date.fromisoformat(r["start"])).days + 1)
         }
         working = [d for d in days if d.weekday() < 5 and hired <= d and (left is None or d < left)]
-        hours = Decimal(str(person["fte"])) * 8
+        hours = Decimal(person["standardHoursPerWeek"]) / 40 * 8  # fte x 8 hours
         expected[int(employee_id)] = (
             Decimal(len(working)) * hours,
             Decimal(len([d for d in working if d in off])) * hours,

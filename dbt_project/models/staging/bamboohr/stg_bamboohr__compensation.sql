@@ -3,13 +3,34 @@
     its start date, in the employing entity's currency. A rate is in force from effective_on
     until the employee's next change (`superseded_on`, exclusive). Only hourly pay is a cost
     rate as it stands; a salaried row would need a conversion rule (the pay_type test says so).
+
+    BambooHR's changed-table call sends no row id and, for each changed employee, the whole
+    table stamped with the employee's last change. So a row is its employee and start date
+    (compensation_id is made of the two), and a row the employee's newest table no longer has
+    was deleted or re-dated in BambooHR: only the rows of each employee's newest table count.
 -#}
 
 with
 
 source as (
 
-    {{ latest_by_key(source('bamboohr', 'compensation'), 'id', 'table_last_changed desc, _dlt_load_id desc') }}
+    {{ latest_by_key(
+        source('bamboohr', 'compensation'),
+        'employee_id, start_date',
+        'last_changed desc, _dlt_load_id desc'
+    ) }}
+
+),
+
+newest_tables as (
+
+    select * from (
+        select
+            *,
+            max(last_changed) over (partition by employee_id) as newest_table_changed
+        from source
+    ) as stamped
+    where last_changed = newest_table_changed
 
 ),
 
@@ -18,7 +39,9 @@ renamed as (
     select
 
         ----------  ids
-        cast(id as bigint) as compensation_id,
+        cast(employee_id as bigint) * 100000
+            + {{ dbt.datediff("cast('1900-01-01' as date)", "cast(start_date as date)", "day") }}
+            as compensation_id,
         cast(employee_id as bigint) as employee_id,
 
         ---------- text
@@ -33,11 +56,11 @@ renamed as (
         cast(start_date as date) as effective_on,
         lead(cast(start_date as date)) over (
             partition by employee_id
-            order by cast(start_date as date), cast(id as bigint)
+            order by cast(start_date as date)
         ) as superseded_on,
-        cast(table_last_changed as {{ dbt.type_timestamp() }}) as table_changed_at
+        cast(last_changed as {{ dbt.type_timestamp() }}) as table_changed_at
 
-    from source
+    from newest_tables
 
 )
 

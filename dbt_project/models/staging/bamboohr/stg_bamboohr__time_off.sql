@@ -1,8 +1,10 @@
 {#-
     BambooHR time-off requests, one row per request, its status and type flattened. Both dates
-    are included. The requested amount is in days or hours (amount_unit); BambooHR counts what
-    the request takes off, so the sandbox's days include weekend days inside the range:
-    capacity models should count working days between starts_on and ends_on themselves.
+    are included. The requested amount is in days or hours (amount_unit), what BambooHR counts
+    the request takes off (weekends and holidays take none); capacity models count the working
+    days between starts_on and ends_on themselves. BambooHR stamps a request with dates only
+    (created, status.lastChanged, in the company's time zone): requested_at and
+    status_changed_at are those days at midnight.
 -#}
 
 with
