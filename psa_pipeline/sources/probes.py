@@ -32,6 +32,13 @@ import requests
 
 from psa_pipeline.settings import SYSTEMS, Settings
 
+
+class PermissionMissing(str):
+    """What a format check returns when a 2xx answer shows the credential lacks a permission:
+    a vendor that answers a narrower token with less data, not a 403 (Harvest lists a
+    member's own time entries only)."""
+
+
 # A format check: the problem with a 2xx answer, in words, or None when the connector reads it.
 FormatCheck = Callable[[requests.Response], str | None]
 RETRIED_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -202,6 +209,11 @@ def _probe(
         message = f"unexpected answer {status}{says} to {probe.method} {url}."
         return Finding(system, probe.endpoint, False, message), False
     problem = probe.expect(response)
+    if isinstance(problem, PermissionMissing):
+        needs = f" It needs: {probe.permission}." if probe.permission else ""
+        return Finding(
+            system, probe.endpoint, False, f"{DENIED} ({status}): {problem}.{needs}"
+        ), False
     if problem is not None:
         message = f"a format the connector does not expect: {problem} ({probe.method} {url})."
         return Finding(system, probe.endpoint, False, message), False
