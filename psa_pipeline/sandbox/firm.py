@@ -15,6 +15,7 @@ the server's RSS. Every timestamp comes from the simulated calendar, never the w
 
 from __future__ import annotations
 
+import json
 import random
 from datetime import date, timedelta
 from decimal import Decimal
@@ -44,6 +45,8 @@ DAYS_PER_COMMIT = 31
 DAY_HOURS = [6, 7, 7.5, 8, 8, 8.5, 9]
 ENTRIES_PER_DAY = [1, 2, 2, 3]
 TASKS = [(90, "Delivery"), (91, "Design"), (92, "Project management"), (93, "Workshops")]
+# each legal entity's office, in Harvest's time zone names (api-v2 supported time zones)
+HARVEST_TIME_ZONES = {"US": "Eastern Time (US & Canada)", "UK": "London", "DE": "Berlin"}
 EXPENSE_CATEGORIES = [  # id, name, cost range
     (71, "Travel", (80, 900)),
     (72, "Lodging", (90, 400)),
@@ -647,6 +650,8 @@ def _time_tool_records(conn, plan: FirmPlan, day: date) -> None:
                 "first_name": c.first_name,
                 "last_name": c.last_name,
                 "email": c.email,
+                "timezone": HARVEST_TIME_ZONES[c.entity],
+                "roles": json.dumps([c.role]),
                 "is_active": 1,
                 "cost_rate": float(c.cost_rate_on(day)),
                 "created_at": stamp,

@@ -80,12 +80,12 @@ def test_incremental_filters_return_only_changed_records(sandbox):
     ("method", "path", "body"),
     [
         ("post", "/hubspot/crm/v3/objects/deals/search", {}),
-        ("get", "/harvest/v2/time_entries", None),
         ("post", "/netsuite/services/rest/query/v1/suiteql", {"q": "select id from transaction"}),
         ("put", "/netsuite/services/rest/record/v1/invoice/eid:X1", {}),
     ],
 )
 def test_401_without_and_403_with_a_wrong_credential(sandbox, method, path, body):
+    """Harvest answers a wrong token with a 401 of its own: test_harvest_api.py."""
     call = getattr(requests, method)
     extra = {"Harvest-Account-Id": "100001", "Prefer": "transient"}
     assert call(sandbox.url + path, json=body, headers=extra, timeout=10).status_code == 401
