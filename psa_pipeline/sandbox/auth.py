@@ -19,15 +19,6 @@ def require_bearer(request: Request) -> None:
         raise HTTPException(403, "The bearer token is not valid for this account")
 
 
-def require_harvest_credentials(request: Request) -> None:
-    """Harvest wants the token and the account id; a missing account id is a 401 too."""
-    require_bearer(request)
-    if not request.headers.get("harvest-account-id"):
-        raise HTTPException(401, "Missing Harvest-Account-Id header")
-    if request.headers["harvest-account-id"] != request.app.state.harvest_account_id:
-        raise HTTPException(403, "The token has no access to this Harvest account")
-
-
 def require_bamboohr_key(request: Request) -> None:
     """BambooHR: HTTP Basic, the API key as the user name and any password."""
     scheme, _, encoded = request.headers.get("authorization", "").partition(" ")
