@@ -118,6 +118,9 @@ RAW_FEEDS = {
     if raw.startswith("raw/")
 } | {
     "raw/kantata/workspaces": {"stg_kantata__workspaces", "stg_kantata__stories"},
+    # a time entry's project code is the project's, its currency the client's
+    "raw/harvest/projects": {"stg_harvest__projects", "stg_harvest__time_entries"},
+    "raw/harvest/clients": {"stg_harvest__clients", "stg_harvest__time_entries"},
     "raw/netsuite/invoice_lines": {"stg_netsuite__transaction_lines"},
     "raw/netsuite/invoices": {
         "stg_netsuite__invoices",
