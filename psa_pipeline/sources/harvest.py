@@ -227,7 +227,7 @@ def _an_administrator(response: requests.Response) -> str | None:
     if "administrator" in roles:
         return None
     return PermissionMissing(
-        f"the token's user is {' and '.join(roles)}, not an administrator, so Harvest answers "
+        f"the token's user is a {' and '.join(roles)}, not an administrator, so Harvest answers "
         f"with only the time entries and expenses that user may see"
     )
 
