@@ -373,8 +373,9 @@ class Listing:
         self.where, self.params = where, params
         order = collection.order
         self.newest_first = f"order by {order} desc, id desc"
-        self.older = f"({order} < ? or ({order} = ? and id < ?))"
-        self.newer = f"({order} > ? or ({order} = ? and id > ?))"
+        self.oldest_first = f"order by {order} asc, id asc"
+        # row values: SQLite walks its index on the order column (which holds the id) with them
+        self.older, self.newer = f"({order}, id) < (?, ?)", f"({order}, id) > (?, ?)"
 
     def _select(self, what: str, extra: list[str], tail: str, params: list) -> list:
         conditions = [*self.where, *extra]
@@ -392,14 +393,15 @@ class Listing:
             )
             return Window(rows, total, page == 1, offset + len(rows) >= total, page)
         direction, position = decode_cursor(cursor, self.collection.order)
-        keys = [position[self.collection.order], position[self.collection.order], position["id"]]
+        keys = [position[self.collection.order], position["id"]]
         if direction == "after":
             rows = self._select(
                 "*", [self.older], f"{self.newest_first} limit ?", [*keys, per_page + 1]
             )
             return Window(rows[:per_page], total, False, len(rows) <= per_page, None)
-        oldest_first = self.newest_first.replace("desc", "asc")
-        rows = self._select("*", [self.newer], f"{oldest_first} limit ?", [*keys, per_page + 1])
+        rows = self._select(
+            "*", [self.newer], f"{self.oldest_first} limit ?", [*keys, per_page + 1]
+        )
         return Window(rows[:per_page][::-1], total, len(rows) <= per_page, False, None)
 
 
