@@ -292,9 +292,10 @@ class Collection:
 
 
 # the token's user is the firm's first: its administrator
+ME = "(select min(id) from harvest_users)"
 USERS = (
-    "(select u.*, case when u.id = (select min(id) from harvest_users)"
-    f" then '{ADMINISTRATOR}' else 'member' end as access_role from harvest_users u)"
+    f"(select u.*, case when u.id = {ME} then '{ADMINISTRATOR}' else 'member' end"
+    " as access_role from harvest_users u)"
 )
 
 
@@ -415,7 +416,7 @@ def _page(
     if lacks(request, "harvest", ADMINISTRATOR):
         if not collection.own:
             return JSONResponse(FORBIDDEN, status_code=403)
-        where.append("user_id = (select min(id) from harvest_users)")  # the member's own
+        where.append(f"user_id = {ME}")  # the member's own
     with request.app.state.store.snapshot() as conn:
         try:
             window = Listing(conn, collection, where, params).window(per_page, page, cursor)
@@ -430,9 +431,9 @@ def _page(
 def _paging(request: Request, order: str, window: Window, per_page: int) -> dict:
     """Harvest's paging fields: numbers on the first and last pages only, cursor links."""
     total_pages = max(1, math.ceil(window.total / per_page))
-    number = window.page or (1 if window.first else total_pages if window.last else None)
-    if not (window.first or window.last):
-        number = None
+    number = None  # a middle page's, as cursor paging has it
+    if window.first or window.last:
+        number = window.page or (1 if window.first else total_pages)
 
     def link(ref: str, **to) -> str:
         plain = request.url.remove_query_params(["page", "cursor", "per_page", "ref"])
@@ -501,7 +502,7 @@ def current_user(request: Request):
     if refused is not None:
         return refused
     with request.app.state.store.snapshot() as conn:
-        me = conn.execute(f"select * from {USERS} order by id limit 1").fetchone()
+        me = conn.execute(f"select * from {USERS} where id = {ME}").fetchone()
     if me is None:
         return JSONResponse({"error": "Not Found"}, status_code=404)
     user = _user(me)

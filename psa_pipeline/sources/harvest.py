@@ -104,7 +104,7 @@ COLUMNS = {
         **_typed("bigint", "id", "weekly_capacity"),
         **_typed("text", "email", "first_name", "last_name", "timezone"),
         **_typed("decimal", "cost_rate", "default_hourly_rate"),
-        **_typed("json", "roles", "access_roles"),
+        **_typed("text", "roles", "access_roles"),  # lists, landed as JSON text
         **_typed("bool", "is_active", "is_contractor"),
         **_STAMPS,
     },
