@@ -141,6 +141,16 @@ def harvest_datetime(cursor: str) -> str:
     return at.astimezone(UTC).strftime(HARVEST_DATETIME)
 
 
+def blank_as_null(record: dict) -> dict:
+    """Harvest sends a text field with nothing in it as "" (a user's `telephone`, a project's
+    `notes` in the reference's examples). The Postgres warehouse loads pages as csv, where dlt
+    reads an empty value of a nullable column as NULL; DuckDB would keep "". Both get NULL."""
+    for name, value in record.items():
+        if value == "":
+            record[name] = None
+    return record
+
+
 def _collection(name: str) -> dict:
     """A Harvest collection: `links.next` paging, incremental on `updated_since`, merge on id."""
     return {
@@ -157,7 +167,8 @@ def _collection(name: str) -> dict:
                 "convert": harvest_datetime,
             },
         },
-        "processing_steps": [{"map": in_utc("updated_at")}],  # before the cursor sees them
+        # before the cursor sees them
+        "processing_steps": [{"map": in_utc("updated_at")}, {"map": blank_as_null}],
         "columns": COLUMNS[name],
     }
 
