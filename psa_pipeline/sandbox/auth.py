@@ -17,15 +17,6 @@ def require_bearer(request: Request) -> None:
         raise HTTPException(403, "The bearer token is not valid for this account")
 
 
-def require_harvest_credentials(request: Request) -> None:
-    """Harvest wants the token and the account id; a missing account id is a 401 too."""
-    require_bearer(request)
-    if not request.headers.get("harvest-account-id"):
-        raise HTTPException(401, "Missing Harvest-Account-Id header")
-    if request.headers["harvest-account-id"] != request.app.state.harvest_account_id:
-        raise HTTPException(403, "The token has no access to this Harvest account")
-
-
 def lacks(request: Request, system: str, permission: str) -> bool:
     """Whether the sandbox was told (`POST /_sandbox/permissions`) that the credential lacks
     this permission: each system answers that as its vendor does (a 403, NetSuite's 400)."""

@@ -47,6 +47,8 @@ ENTRIES_PER_DAY = [1, 2, 2, 3]
 TASKS = [(90, "Delivery"), (91, "Design"), (92, "Project management"), (93, "Workshops")]
 ARCHIVED_AFTER_DAYS = 30  # a closed project is archived in the PSA a month later
 PSA_ROLE_IDS = {role: 9001 + n for n, role in enumerate(ROLES)}  # the PSA account's roles
+# each legal entity's office, in Harvest's time zone names (api-v2 supported time zones)
+HARVEST_TIME_ZONES = {"US": "Eastern Time (US & Canada)", "UK": "London", "DE": "Berlin"}
 EXPENSE_CATEGORIES = [  # id, name, cost range
     (71, "Travel", (80, 900)),
     (72, "Lodging", (90, 400)),
@@ -744,6 +746,8 @@ def _time_tool_records(conn, plan: FirmPlan, day: date) -> None:
                 "first_name": c.first_name,
                 "last_name": c.last_name,
                 "email": c.email,
+                "timezone": HARVEST_TIME_ZONES[c.entity],
+                "roles": json.dumps([c.role]),
                 "is_active": 1,
                 "cost_rate": float(c.cost_rate_on(day)),
                 "created_at": stamp,

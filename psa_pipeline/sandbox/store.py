@@ -90,6 +90,8 @@ create table if not exists harvest_users (
     first_name text not null,
     last_name text not null,
     email text not null,
+    timezone text not null,  -- a Harvest (Rails) time zone name: "London"
+    roles text not null,  -- JSON array of business role names
     is_active integer not null,
     cost_rate real,
     created_at text not null,

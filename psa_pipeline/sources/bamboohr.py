@@ -72,7 +72,7 @@ from psa_pipeline.sources.landing import (
     landed_resources,
     utc_instant,
 )
-from psa_pipeline.sources.probes import Denied, Probe, SourceProbes, json_with
+from psa_pipeline.sources.probes import PermissionMissing, Probe, SourceProbes, json_with
 
 CapacityUnit = Literal["hours_per_week", "fte"]
 DEFAULT_CAPACITY_FIELD = "standardHoursPerWeek"
@@ -428,7 +428,7 @@ def compensation_visible(response: requests.Response) -> str | None:
     problem, answered = _answered_fields(response)
     if problem or "payRate" in answered:
         return problem
-    return Denied(
+    return PermissionMissing(
         "BambooHR left payRate out of the report: the API key's user may not see compensation, "
         "and BambooHR then leaves the compensation table's fields out of every answer."
     )

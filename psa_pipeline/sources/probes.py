@@ -32,13 +32,15 @@ import requests
 
 from psa_pipeline.settings import SYSTEMS, Settings
 
+
+class PermissionMissing(str):
+    """What a format check returns when a 2xx answer shows the credential lacks a permission:
+    a vendor that answers a narrower credential with less data, not a 403 (Harvest lists a
+    member's own time entries only; BambooHR leaves out the fields a user may not see)."""
+
+
 # A format check: the problem with a 2xx answer, in words, or None when the connector reads it.
 FormatCheck = Callable[[requests.Response], str | None]
-
-
-class Denied(str):
-    """What a format check returns when a 2xx answer shows a permission missing: a vendor that
-    leaves out what a user may not see instead of refusing (BambooHR's reports and tables)."""
 
 
 RETRIED_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -209,9 +211,9 @@ def _probe(
         message = f"unexpected answer {status}{says} to {probe.method} {url}."
         return Finding(system, probe.endpoint, False, message), False
     problem = probe.expect(response)
-    if isinstance(problem, Denied):
+    if isinstance(problem, PermissionMissing):
         needs = f" It needs: {probe.permission}." if probe.permission else ""
-        message = f"{DENIED} ({status}): {problem}{needs}"
+        message = f"{DENIED} ({status}): {problem.rstrip('.')}.{needs}"
         return Finding(system, probe.endpoint, False, message), False
     if problem is not None:
         message = f"a format the connector does not expect: {problem} ({probe.method} {url})."

@@ -136,9 +136,10 @@ def failed_checks(run: dg.ExecuteInProcessResult) -> list[dg.AssetCheckEvaluatio
 
 
 def test_a_failed_dbt_test_stops_the_sensor_and_the_sync(firm):
-    """A time entry without its project code: a well-formed record (it lands, it is not
+    """A time entry on a project Harvest does not list, so without a project code (a time
+    entry names its project by id only): a well-formed record (it lands, it is not
     quarantined) that no money may be computed from; dbt's not_null on staging stops it."""
-    rewrite_one_time_entry(firm.server, "project_code = ''")
+    rewrite_one_time_entry(firm.server, "project_id = 999999999")
     second = firm.refresh()
     assert not second.success
     failed = {e.asset_check_key for e in failed_checks(second)}

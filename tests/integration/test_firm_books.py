@@ -106,6 +106,7 @@ def test_time_is_billed_at_the_contract_rate_in_force_unless_truth_says_supersed
     firm, contracts, lines
 ):
     entries = {e["id"]: e for e in harvest_records(firm, "time_entries")}
+    codes = {p["id"]: p["code"] for p in harvest_records(firm, "projects")}  # not on the entry
     emails = {u["id"]: u["email"] for u in harvest_records(firm, "users")}
     roles = hr_roles_by_email(firm)
     by_code = {versions[0]["project_code"]: versions for versions in contracts.values()}
@@ -117,7 +118,7 @@ def test_time_is_billed_at_the_contract_rate_in_force_unless_truth_says_supersed
             continue
         entry = entries[int(line["custcol_time_entry_id"])]
         role = roles[emails[entry["user"]["id"]]]
-        version = in_force(by_code[entry["project"]["code"]], entry["spent_date"])
+        version = in_force(by_code[codes[entry["project"]["id"]]], entry["spent_date"])
         contract_rate = Decimal(version[f"rate_{role.lower().replace(' ', '_')}"])
         billed_rate = Decimal(line["rate"])
         if int(line["uniquekey"]) in superseded:

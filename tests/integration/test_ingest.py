@@ -134,7 +134,7 @@ def assert_values_equal_the_sandbox(settings, server) -> None:
         )
         entries = set(
             conn.execute(
-                "select id, cast(hours as double), billable, project__code "
+                "select id, cast(hours as double), billable, project__id "
                 "from raw_harvest.time_entries"
             ).fetchall()
         )
@@ -148,7 +148,7 @@ def assert_values_equal_the_sandbox(settings, server) -> None:
         stored_entries = {
             (i, h, bool(b), c)
             for i, h, b, c in store.execute(
-                "select id, hours, billable, project_code from harvest_time_entries"
+                "select id, hours, billable, project_id from harvest_time_entries"
             )
         }
     assert lines == stored_lines and any(entry for _, entry in lines)

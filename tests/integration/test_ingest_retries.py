@@ -19,6 +19,7 @@ import requests
 from psa_pipeline.definitions import build_definitions
 from psa_pipeline.ingest.assets import ingest_assets
 from psa_pipeline.sandbox.faults import RETRY_AFTER_SECONDS, Faults
+from psa_pipeline.sources.harvest import harvest_datetime
 from psa_pipeline.sources.http import (
     RetryingSession,
     RetryPolicy,
@@ -74,7 +75,8 @@ def test_a_system_that_stays_down_fails_the_run_clearly_and_keeps_its_cursor(
     with dg.instance_for_test() as instance:
         materialize(sandbox, settings, instance, HARVEST_ASSETS)
         loaded, cursor = raw_time_entries(settings), time_entries_cursor(settings)
-        assert cursor == newest(sandbox, "updated_at", "harvest_time_entries")
+        newest_entry = newest(sandbox, "updated_at", "harvest_time_entries")
+        assert datetime.fromisoformat(cursor) == datetime.fromisoformat(newest_entry)
 
         # new work is booked, then Harvest answers nothing but 503
         requests.post(f"{sandbox.url}/_sandbox/advance", params={"days": 21}, timeout=60)
@@ -107,11 +109,12 @@ def test_a_system_that_stays_down_fails_the_run_clearly_and_keeps_its_cursor(
         set_faults(sandbox, {})
         rerun = materialize(sandbox, settings, instance, HARVEST_ASSETS)
         asked = " ".join(e["query"] for e in rerun if e["path"] == "/harvest/v2/time_entries")
-        assert "updated_since=" + quote(cursor, safe="") in asked
+        assert "updated_since=" + quote(harvest_datetime(cursor), safe="") in asked
         assert_raw_tables_equal_the_sandbox(settings, sandbox, systems={"harvest"})
         assert raw_time_entries(settings) > loaded
-        assert time_entries_cursor(settings) == newest(
-            sandbox, "updated_at", "harvest_time_entries"
+        newest_entry = newest(sandbox, "updated_at", "harvest_time_entries")
+        assert datetime.fromisoformat(time_entries_cursor(settings)) == datetime.fromisoformat(
+            newest_entry
         )
 
 

@@ -168,8 +168,9 @@ def test_collected_per_project_is_the_erp_payments(built):
 
 def test_delivered_hours_are_harvest_approved_billable_hours(built):
     entries = harvest_records(built.server, "time_entries")
+    codes = {p["id"]: p["code"] for p in harvest_records(built.server, "projects")}
     harvest = per_project(
-        (e["project"]["code"], e["hours"]) for e in entries if e["is_closed"] and e["billable"]
+        (codes[e["project"]["id"]], e["hours"]) for e in entries if e["is_closed"] and e["billable"]
     )
     mart = per_project(
         built.query(

@@ -81,7 +81,6 @@ def test_incremental_filters_return_only_changed_records(sandbox):
     [
         # HubSpot answers an unknown private app token 401 as well (INVALID_AUTHENTICATION)
         ("post", "/hubspot/crm/v3/objects/deals/search", {}, 401),
-        ("get", "/harvest/v2/time_entries", None, 403),
         (
             "post",
             "/netsuite/services/rest/query/v1/suiteql",

@@ -132,6 +132,9 @@ RAW_FEEDS = {
     },
     "raw/kantata/stories": {"stg_kantata__stories", "stg_kantata__assignments"},
     **{f"raw/kantata/{raw}": {"stg_kantata__rate_cards"} for raw in KANTATA_RATE_CARDS},
+    # a time entry's project code is the project's, its currency the client's
+    "raw/harvest/projects": {"stg_harvest__projects", "stg_harvest__time_entries"},
+    "raw/harvest/clients": {"stg_harvest__clients", "stg_harvest__time_entries"},
     "raw/netsuite/invoice_lines": {"stg_netsuite__transaction_lines"},
     "raw/netsuite/invoices": {
         "stg_netsuite__invoices",
