@@ -4,6 +4,9 @@ A PUT by external id is idempotent, so transport failures (429 with Retry-After,
 connections, time-outs) are retried with exponential backoff and jitter, a bounded number of
 times; when they run out the ERP is `ErpUnavailable` and the write stays pending for a later sync.
 Any other 4xx is the ERP refusing the record: returned to the caller to dead-letter.
+Requests are signed as the NetSuite source signs its reads (token-based auth, OAuth 1.0a with
+HMAC-SHA256, or an OAuth 2.0 bearer token: `psa_pipeline.sources.netsuite.netsuite_auth`); each
+retry is signed afresh, with a new nonce.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ class ErpClient:
     def __init__(
         self,
         base_url: str,
-        access_token: str,
+        auth: requests.auth.AuthBase,
         retries: int = 5,
         backoff: float = 0.5,
         timeout: float = 30.0,
@@ -39,7 +42,7 @@ class ErpClient:
         self.base_url = base_url.rstrip("/") + "/services/rest/record/v1"
         self.timeout = timeout
         self.session = requests.Session()
-        self.session.headers["Authorization"] = f"Bearer {access_token}"
+        self.session.auth = auth
         retry = Retry(
             total=retries,
             backoff_factor=backoff,
