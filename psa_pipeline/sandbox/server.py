@@ -19,6 +19,7 @@ from psa_pipeline.sandbox.app import create_app
 from psa_pipeline.sandbox.firm import generate
 from psa_pipeline.sandbox.plan import FirmConfig
 from psa_pipeline.sandbox.store import SCHEMA_VERSION, SandboxStore
+from psa_pipeline.sandbox.suiteql import DEFAULT_DATE_FORMAT
 from psa_pipeline.settings import SANDBOX_TOKEN
 
 
@@ -58,6 +59,7 @@ class SandboxServer:
         host: str = "127.0.0.1",
         port: int | None = None,
         token: str = SANDBOX_TOKEN,
+        netsuite_date_format: str = DEFAULT_DATE_FORMAT,
     ):
         self.store = store
         self.host = host
@@ -65,7 +67,7 @@ class SandboxServer:
         self.token = token
         self._server = uvicorn.Server(
             uvicorn.Config(
-                create_app(store, token),
+                create_app(store, token, netsuite_date_format),
                 host=host,
                 port=self.port,
                 log_level="warning",
@@ -109,7 +111,14 @@ def wait_until_healthy(url: str, timeout: float = 30.0) -> None:
         time.sleep(0.1)
 
 
-def serve(store: SandboxStore, host: str, port: int, token: str, faults: dict) -> None:
-    app = create_app(store, token)
+def serve(
+    store: SandboxStore,
+    host: str,
+    port: int,
+    token: str,
+    faults: dict,
+    netsuite_date_format: str = DEFAULT_DATE_FORMAT,
+) -> None:
+    app = create_app(store, token, netsuite_date_format)
     app.state.faults.set(faults)  # an unknown system or kind fails here, before serving
     uvicorn.run(app, host=host, port=port, log_level="warning")
