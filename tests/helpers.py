@@ -20,9 +20,13 @@ from psa_pipeline.sandbox.server import SandboxServer, open_firm
 from psa_pipeline.settings import (
     DBT_PROJECT_DIR,
     SANDBOX_HARVEST_ACCOUNT_ID,
+    SANDBOX_NETSUITE_ACCOUNT_ID,
     SANDBOX_TOKEN,
     Settings,
+    SourceEndpoint,
+    sandbox_tba,
 )
+from psa_pipeline.sources.netsuite import netsuite_auth
 
 SMALL_FIRM = FirmConfig(seed=7, size="small")
 AUTH = {"Authorization": f"Bearer {SANDBOX_TOKEN}"}
@@ -31,9 +35,17 @@ BAMBOOHR_AUTH = {
 }
 BAMBOOHR = "/bamboohr/api/gateway.php/psa-sandbox/v1"
 HARVEST_AUTH = AUTH | {"Harvest-Account-Id": SANDBOX_HARVEST_ACCOUNT_ID}
+# the sandbox ERP's token-based auth, signed as the connector signs (OAuth 1.0a, HMAC-SHA256)
+NETSUITE_TBA = netsuite_auth(
+    SourceEndpoint("", "", account_id=SANDBOX_NETSUITE_ACCOUNT_ID, **sandbox_tba())
+)
+# account date format preferences the NetSuite tests run under (M/D/YYYY is NetSuite's default)
+NETSUITE_DATE_FORMATS = ("M/D/YYYY", "DD/MM/YYYY", "DD.MM.YYYY")
 
 
-def start_sandbox(directory, config: FirmConfig = SMALL_FIRM) -> SandboxServer:
+def start_sandbox(
+    directory, config: FirmConfig = SMALL_FIRM, netsuite_date_format: str = "M/D/YYYY"
+) -> SandboxServer:
     """A server on a firm of its own in `directory`, copied from one generated per test run.
 
     Generating takes seconds and is deterministic, so each configuration is generated once and
@@ -44,7 +56,9 @@ def start_sandbox(directory, config: FirmConfig = SMALL_FIRM) -> SandboxServer:
     if not copy.exists():
         copy.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(template.path, copy)
-    return SandboxServer(open_firm(config, directory)).start()
+    return SandboxServer(
+        open_firm(config, directory), netsuite_date_format=netsuite_date_format
+    ).start()
 
 
 @functools.cache

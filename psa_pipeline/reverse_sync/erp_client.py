@@ -24,6 +24,11 @@ class ErpUnavailable(Exception):
     """The ERP did not answer usefully after every retry; try again in a later sync."""
 
 
+class ErpLoginRefused(ErpUnavailable):
+    """The ERP refused the credential (401): no record is to blame, so none is dead-lettered;
+    the writes stay pending until the credential is fixed."""
+
+
 @dataclass(frozen=True)
 class Refusal:
     status: int
@@ -78,6 +83,11 @@ class ErpClient:
         if response.status_code in RETRYABLE_STATUSES:
             raise ErpUnavailable(
                 f"{method} {external_id}: HTTP {response.status_code} after retries"
+            )
+        if response.status_code == 401:
+            raise ErpLoginRefused(
+                f"{method} {external_id}: the ERP refused the credential (401: "
+                f"{_error_detail(response)}); check SOURCES__NETSUITE__* (TBA or OAuth 2.0)"
             )
         return response
 

@@ -2,9 +2,13 @@
 
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 import requests
 
-from tests.helpers import AUTH, invoice_body, suiteql
+from psa_pipeline.reverse_sync.erp_client import ErpClient, ErpLoginRefused
+from psa_pipeline.settings import SANDBOX_NETSUITE_ACCOUNT_ID, SourceEndpoint, sandbox_tba
+from psa_pipeline.sources.netsuite import netsuite_auth
+from tests.helpers import AUTH, NETSUITE_TBA, invoice_body, suiteql
 
 RECORDS = "/netsuite/services/rest/record/v1"
 
@@ -76,3 +80,24 @@ def test_credit_memos_are_records_of_their_own(sandbox):
         ).status_code
         == 422
     )
+
+
+def test_the_sync_client_signs_with_tba_and_a_refused_login_dead_letters_nothing(sandbox):
+    """The reverse sync's client signs as the connector does (OAuth 1.0a, HMAC-SHA256); a
+    credential the ERP refuses stops the sync instead of blaming the record."""
+    client = ErpClient(f"{sandbox.url}/netsuite", NETSUITE_TBA, retries=0)
+    assert client.upsert_invoice("TBA-1", invoice_body()) is None
+    assert client.read_invoice("TBA-1")["externalId"] == "TBA-1"
+    wrong = netsuite_auth(
+        SourceEndpoint(
+            "",
+            "",
+            account_id=SANDBOX_NETSUITE_ACCOUNT_ID,
+            **(sandbox_tba() | {"token_secret": "0" * 64}),
+        )
+    )
+    with pytest.raises(ErpLoginRefused, match="INVALID_LOGIN|Invalid login"):
+        ErpClient(f"{sandbox.url}/netsuite", wrong, retries=0).upsert_invoice(
+            "TBA-2", invoice_body()
+        )
+    assert suiteql(sandbox, "select id from transaction where externalid = 'TBA-2'") == []
