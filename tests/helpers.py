@@ -91,6 +91,27 @@ def suiteql(server: SandboxServer, query: str) -> list[dict]:
     return rows
 
 
+# The ERP in the firm's terms, asked as a NetSuite client asks: item lines with billed signs and
+# item names, transactions with ISO dates and currency codes (SuiteQL gives ids and the
+# account's date format), rates between currency codes.
+ERP_ITEM_LINES = (
+    "SELECT tl.uniquekey, tl.transaction, tl.linesequencenumber, BUILTIN.DF(tl.item) AS item, "
+    "tl.memo, ABS(tl.quantity) AS quantity, tl.rate, ABS(tl.foreignamount) AS foreignamount, "
+    "tl.custcol_time_entry_id, tl.custcol_expense_id, tl.custcol_milestone_id "
+    "FROM transactionline tl WHERE tl.mainline = 'F'"
+)
+ERP_TRANSACTIONS = (
+    "SELECT t.id, t.tranid, t.type, t.externalid, t.entity, TO_CHAR(t.trandate, 'YYYY-MM-DD') "
+    "AS trandate, c.symbol AS currency, t.status, t.memo, t.custbody_project_code, "
+    "t.foreigntotal FROM transaction t JOIN currency c ON c.id = t.currency"
+)
+ERP_RATES = (
+    "SELECT b.symbol AS basecurrency, c.symbol AS transactioncurrency, r.exchangerate, "
+    "TO_CHAR(r.effectivedate, 'YYYY-MM-DD') AS effectivedate FROM currencyrate r "
+    "JOIN currency b ON b.id = r.basecurrency JOIN currency c ON c.id = r.transactioncurrency"
+)
+
+
 def hubspot_objects(server: SandboxServer, object_type: str, **params) -> list[dict]:
     """Every record of a HubSpot object type, following the `after` cursor."""
     found, after = [], "0"

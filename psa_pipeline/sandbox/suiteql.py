@@ -30,7 +30,7 @@ from datetime import date, datetime
 
 import sqlglot
 from sqlglot import exp
-from sqlglot.errors import OptimizeError, ParseError
+from sqlglot.errors import OptimizeError, ParseError, SqlglotError
 from sqlglot.optimizer.qualify import qualify
 
 # Each record SuiteQL serves here, its fields and their kinds (how they are shown and compared):
@@ -187,9 +187,9 @@ def compile_query(query: str, date_format: str = DEFAULT_DATE_FORMAT) -> Compile
         )
     except OptimizeError as error:
         field = re.search(r"Column '([^']+)'", str(error))
-        raise SuiteQLError(
-            f"Field '{field[1].lower() if field else '?'}' was not found."
-        ) from error
+        if field is None:
+            raise SuiteQLError(f"Failed to parse SQL: {error}") from error
+        raise SuiteQLError(f"Field '{field[1].lower()}' was not found.") from error
     for identifier in tree.find_all(exp.Identifier):
         identifier.set("this", identifier.name.lower())
     tree = tree.transform(lambda node: _resolve(node, date_format))
@@ -206,6 +206,8 @@ def _parse(query: str) -> exp.Select:
         statements = [s for s in sqlglot.parse(text, read="oracle") if s is not None]
     except ParseError as error:
         raise SuiteQLError(f"Failed to parse SQL: {error.errors[0]['description']}") from error
+    except SqlglotError as error:  # a tokenizer error: text that is no SQL at all
+        raise SuiteQLError(f"Failed to parse SQL: {error}") from error
     if len(statements) != 1 or not isinstance(statements[0], exp.Select):
         raise SuiteQLError("Only one SELECT statement can be run as a query.")
     return statements[0]
