@@ -73,12 +73,12 @@ DEFAULT_DATE_FORMAT = "M/D/YYYY"  # NetSuite's default date format preference
 UTC_FORMAT = 'YYYY-MM-DD"T"HH24:MI:SS"Z"'  # Oracle format elements; "..." is literal text
 
 
-def utc(field: str, alias: str | None = None) -> str:
+def as_utc(field: str, alias: str | None = None) -> str:
     """A date-time field as a UTC instant `2026-03-14T10:05:00Z`."""
     return f"TO_CHAR(SYS_EXTRACT_UTC({field}), '{UTC_FORMAT}') AS {alias or field.split('.')[-1]}"
 
 
-def day(field: str, alias: str | None = None) -> str:
+def as_day(field: str, alias: str | None = None) -> str:
     """A date field as `2026-03-14`, whatever the account's date format."""
     return f"TO_CHAR({field}, 'YYYY-MM-DD') AS {alias or field.split('.')[-1]}"
 
@@ -99,15 +99,15 @@ TRANSACTION_FIELDS = ", ".join(
         "t.type",
         "t.externalid",
         "t.entity",
-        day("t.trandate"),
-        day("t.duedate"),
+        as_day("t.trandate"),
+        as_day("t.duedate"),
         "t.currency",
         "t.status",
         "t.memo",
         "t.custbody_project_code",
         "t.foreigntotal",
-        utc("t.createddate"),
-        utc("t.lastmodifieddate"),
+        as_utc("t.createddate"),
+        as_utc("t.lastmodifieddate"),
     )
 )
 TRANSACTION_COLUMNS = (
@@ -131,7 +131,7 @@ LINE_FIELDS = ", ".join(
         "tl.custcol_time_entry_id",
         "tl.custcol_expense_id",
         "tl.custcol_milestone_id",
-        utc("tl.linelastmodifieddate"),
+        as_utc("tl.linelastmodifieddate"),
     )
 )
 LINE_COLUMNS = (
@@ -269,8 +269,8 @@ def _records(month: str | None) -> list[SuiteQLResource]:
         SuiteQLResource(  # what each payment or credit memo was applied to, and how much
             "transaction_links",
             "SELECT ptl.previousdoc, ptl.nextdoc, ptl.linktype, ptl.foreignamount, "
-            f"t.type AS nexttype, {day('t.trandate', 'nexttrandate')}, "
-            f"{utc('t.lastmodifieddate')} FROM previoustransactionlink ptl "
+            f"t.type AS nexttype, {as_day('t.trandate', 'nexttrandate')}, "
+            f"{as_utc('t.lastmodifieddate')} FROM previoustransactionlink ptl "
             "JOIN transaction t ON t.id = ptl.nextdoc "
             "JOIN transaction p ON p.id = ptl.previousdoc "
             f"WHERE t.type IN ('CustPymt', 'CustCred') AND p.type = 'CustInvc' AND {changed} "
@@ -288,7 +288,7 @@ def _records(month: str | None) -> list[SuiteQLResource]:
         SuiteQLResource(
             "customers",
             "SELECT c.id, c.entityid, c.companyname, c.externalid, c.parent, c.subsidiary, "
-            f"c.currency, c.url, {utc('c.datecreated')}, {utc('c.lastmodifieddate')} "
+            f"c.currency, c.url, {as_utc('c.datecreated')}, {as_utc('c.lastmodifieddate')} "
             f"FROM customer c WHERE {changed_since('c.lastmodifieddate')} ORDER BY c.id",
             {"id": "c.id"},
             "lastmodifieddate",
@@ -299,9 +299,9 @@ def _records(month: str | None) -> list[SuiteQLResource]:
         SuiteQLResource(
             "jobs",
             "SELECT j.id, j.entityid, j.companyname, j.externalid, j.parent, j.subsidiary, "
-            f"j.currency, {day('j.startdate')}, {day('j.projectedenddate')}, j.entitystatus, "
-            f"BUILTIN.DF(j.entitystatus) AS entitystatusname, {utc('j.datecreated')}, "
-            f"{utc('j.lastmodifieddate')} FROM job j "
+            f"j.currency, {as_day('j.startdate')}, {as_day('j.projectedenddate')}, j.entitystatus, "
+            f"BUILTIN.DF(j.entitystatus) AS entitystatusname, {as_utc('j.datecreated')}, "
+            f"{as_utc('j.lastmodifieddate')} FROM job j "
             f"WHERE {changed_since('j.lastmodifieddate')} ORDER BY j.id",
             {"id": "j.id"},
             "lastmodifieddate",
@@ -313,7 +313,7 @@ def _records(month: str | None) -> list[SuiteQLResource]:
         SuiteQLResource(
             "currency_rates",
             "SELECT r.id, r.basecurrency, r.transactioncurrency, r.exchangerate, "
-            f"{day('r.effectivedate')}, {utc('r.lastmodifieddate')} FROM currencyrate r "
+            f"{as_day('r.effectivedate')}, {as_utc('r.lastmodifieddate')} FROM currencyrate r "
             f"WHERE {changed_since('r.lastmodifieddate')} ORDER BY r.id",
             {"id": "r.id"},
             "lastmodifieddate",
@@ -423,12 +423,12 @@ def read_date(value: str, pattern: re.Pattern, stamp: bool) -> str:
     match = pattern.fullmatch(text)
     if match is None:
         raise ValueError(text)
-    day_ = date(int(match["y"]), int(match["m"]), int(match["d"]))
+    day = date(int(match["y"]), int(match["m"]), int(match["d"]))
     if not stamp:
-        return day_.isoformat()
+        return day.isoformat()
     hour = int(match["H"] or 0) % 12 if match["p"] else int(match["H"] or 0)
     hour += 12 if (match["p"] or "").lower() == "pm" else 0
-    at = datetime(day_.year, day_.month, day_.day, hour, int(match["M"] or 0), int(match["S"] or 0))
+    at = datetime(day.year, day.month, day.day, hour, int(match["M"] or 0), int(match["S"] or 0))
     return at.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
