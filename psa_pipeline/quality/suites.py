@@ -194,7 +194,7 @@ RAW_SUITES = (
         key=("uniquekey",),
         expect=(
             not_null("transaction", "transactiontype", "foreignamount"),
-            matches(r"^(CustInvc|CustCred)$", "transactiontype"),
+            matches(r"^(?:CustInvc|CustCred)$", "transactiontype"),
             money_text("foreignamount"),
             decimal_text("quantity", "rate"),
         ),
