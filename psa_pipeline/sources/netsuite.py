@@ -476,6 +476,7 @@ class TokenBasedAuth(AuthConfigBase):
     token_secret: TSecretStrValue = None
 
     def __call__(self, request):
+        request.sign_again = self  # a retry is signed afresh (sources/http.py `sign_again`)
         return OAuth1(
             client_key=self.consumer_key,
             client_secret=self.consumer_secret,
