@@ -7,6 +7,7 @@ import json
 import sys
 
 from psa_pipeline.sandbox.plan import KNOB_LIMITS, SIZES, DefectRates, FirmConfig
+from psa_pipeline.sandbox.suiteql import DATE_FORMATS, DEFAULT_DATE_FORMAT
 from psa_pipeline.settings import SANDBOX_TOKEN, SYSTEMS, load_settings
 
 
@@ -57,6 +58,13 @@ def main(argv: list[str] | None = None) -> int:
         "--token",
         default=SANDBOX_TOKEN,
         help=f"credential every system accepts (default {SANDBOX_TOKEN})",
+    )
+    serve.add_argument(
+        "--netsuite-date-format",
+        choices=DATE_FORMATS,
+        default=DEFAULT_DATE_FORMAT,
+        help="the ERP account's date format preference, as SuiteQL shows dates "
+        f"(default {DEFAULT_DATE_FORMAT}, NetSuite's)",
     )
     serve.add_argument(
         "--faults",
@@ -111,7 +119,15 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"sandbox firm {firm.key} on http://{args.host}:{args.port} (Ctrl-C stops it)", flush=True
     )
-    serve_firm(store, args.host, args.port, args.token, args.faults, args.kantata_time_zone)
+    serve_firm(
+        store,
+        args.host,
+        args.port,
+        args.token,
+        args.faults,
+        kantata_time_zone=args.kantata_time_zone,
+        netsuite_date_format=args.netsuite_date_format,
+    )
     return 0
 
 

@@ -7,6 +7,7 @@ whole product at a temporary warehouse and a sandbox on a free port without touc
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -18,10 +19,15 @@ SYSTEMS = ("hubspot", "kantata", "harvest", "bamboohr", "netsuite")
 SANDBOX_TOKEN = "psa-sandbox-token"
 SANDBOX_HARVEST_ACCOUNT_ID = "100001"
 SANDBOX_BAMBOOHR_COMPANY = "psa-sandbox"
+SANDBOX_NETSUITE_ACCOUNT_ID = "7654321_SB1"  # the TBA realm (a sandbox account's form)
+# NetSuite token-based auth: an integration record's consumer key and secret and an access
+# token's id and secret (64 hex characters each in NetSuite)
+NETSUITE_TBA_FIELDS = ("consumer_key", "consumer_secret", "token_id", "token_secret")
 # What each system needs besides a base URL and a credential, as the sandbox firm has it
 SANDBOX_ACCOUNTS = {
     "harvest": {"account_id": SANDBOX_HARVEST_ACCOUNT_ID},
     "bamboohr": {"company": SANDBOX_BAMBOOHR_COMPANY},
+    "netsuite": {"account_id": SANDBOX_NETSUITE_ACCOUNT_ID},
 }
 DEFAULT_SANDBOX_URL = "http://127.0.0.1:8765"
 # Where the warehouse lives: an embedded DuckDB file (the default) or a Postgres database
@@ -34,8 +40,15 @@ class SourceEndpoint:
 
     base_url: str
     access_token: str  # BambooHR: the API key
-    account_id: str | None = None  # Harvest's Harvest-Account-Id header
+    account_id: str | None = None  # Harvest's Harvest-Account-Id header; NetSuite's account
     company: str | None = None  # BambooHR's company subdomain, part of every path
+    # NetSuite token-based auth (when all four are set, requests are signed, OAuth 1.0a);
+    # otherwise access_token is NetSuite's OAuth 2.0 bearer token
+    consumer_key: str | None = None
+    consumer_secret: str | None = None
+    token_id: str | None = None
+    token_secret: str | None = None
+    date_format: str | None = None  # NetSuite's account date format preference (M/D/YYYY)
 
 
 @dataclass(frozen=True)
@@ -92,6 +105,14 @@ def sandbox_path(system: str) -> str:
     return f"/{system}"
 
 
+def sandbox_tba(token: str = SANDBOX_TOKEN) -> dict[str, str]:
+    """The sandbox ERP's TBA credentials, derived from its token: 64 hex characters each, as
+    NetSuite issues them."""
+    return {
+        name: hashlib.sha256(f"{name}:{token}".encode()).hexdigest() for name in NETSUITE_TBA_FIELDS
+    }
+
+
 def sandbox_endpoints(base_url: str, token: str = SANDBOX_TOKEN) -> dict[str, SourceEndpoint]:
     base_url = base_url.rstrip("/")
     return {
@@ -99,6 +120,7 @@ def sandbox_endpoints(base_url: str, token: str = SANDBOX_TOKEN) -> dict[str, So
             base_url=base_url + sandbox_path(system),
             access_token=token,
             **SANDBOX_ACCOUNTS.get(system, {}),
+            **(sandbox_tba(token) if system == "netsuite" else {}),
         )
         for system in SYSTEMS
     }
@@ -121,6 +143,12 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
                        point one system at a real tenant (dlt's own naming, so the same
                        variables work for a bare dlt pipeline; BambooHR's API key goes in
                        ACCESS_TOKEN)
+    SOURCES__NETSUITE__CONSUMER_KEY / __CONSUMER_SECRET / __TOKEN_ID / __TOKEN_SECRET
+                       NetSuite token-based auth (with __ACCOUNT_ID, the realm); without them
+                       __ACCESS_TOKEN is an OAuth 2.0 bearer token. The sandbox's own TBA
+                       credentials apply only while none of these nor __ACCESS_TOKEN is set.
+    SOURCES__NETSUITE__DATE_FORMAT
+                       the account's date format preference (default M/D/YYYY, NetSuite's)
     """
     env = os.environ if environ is None else environ
     sandbox_url = env.get("PSA_SANDBOX_URL", DEFAULT_SANDBOX_URL)
@@ -133,6 +161,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
             access_token=env.get(prefix + "ACCESS_TOKEN", default.access_token),
             account_id=env.get(prefix + "ACCOUNT_ID", default.account_id),
             company=env.get(prefix + "COMPANY", default.company),
+            date_format=env.get(prefix + "DATE_FORMAT"),
+            **_tba_credentials(env, prefix, default),
         )
     return Settings(
         data_dir=Path(env.get("PSA_DATA_DIR", PROJECT_ROOT / "data")).resolve(),
@@ -144,6 +174,16 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         warehouse=env.get("PSA_WAREHOUSE", "duckdb").strip().lower() or "duckdb",
         postgres=postgres_connection(env),
     )
+
+
+def _tba_credentials(env, prefix: str, default: SourceEndpoint) -> dict[str, str | None]:
+    """NetSuite's TBA credentials from the environment; the sandbox's only while the
+    environment names no NetSuite credential at all (a real tenant's OAuth 2.0 token must not
+    be paired with the sandbox's TBA keys)."""
+    given = {name: env.get(prefix + name.upper()) for name in NETSUITE_TBA_FIELDS}
+    if any(given.values()) or prefix + "ACCESS_TOKEN" in env:
+        return given
+    return {name: getattr(default, name) for name in NETSUITE_TBA_FIELDS}
 
 
 def postgres_connection(env: dict[str, str]) -> PostgresConnection:

@@ -21,10 +21,14 @@ from psa_pipeline.sandbox.server import SandboxServer, open_firm
 from psa_pipeline.settings import (
     DBT_PROJECT_DIR,
     SANDBOX_HARVEST_ACCOUNT_ID,
+    SANDBOX_NETSUITE_ACCOUNT_ID,
     SANDBOX_TOKEN,
     Settings,
+    SourceEndpoint,
+    sandbox_tba,
 )
 from psa_pipeline.sources.kantata import COLLECTIONS as KANTATA_COLLECTIONS
+from psa_pipeline.sources.netsuite import netsuite_auth
 
 SMALL_FIRM = FirmConfig(seed=7, size="small")
 AUTH = {"Authorization": f"Bearer {SANDBOX_TOKEN}"}
@@ -33,9 +37,17 @@ BAMBOOHR_AUTH = {
 }
 BAMBOOHR = "/bamboohr/api/gateway.php/psa-sandbox/v1"
 HARVEST_AUTH = AUTH | {"Harvest-Account-Id": SANDBOX_HARVEST_ACCOUNT_ID}
+# the sandbox ERP's token-based auth, signed as the connector signs (OAuth 1.0a, HMAC-SHA256)
+NETSUITE_TBA = netsuite_auth(
+    SourceEndpoint("", "", account_id=SANDBOX_NETSUITE_ACCOUNT_ID, **sandbox_tba())
+)
+# account date format preferences the NetSuite tests run under (M/D/YYYY is NetSuite's default)
+NETSUITE_DATE_FORMATS = ("M/D/YYYY", "DD/MM/YYYY", "DD.MM.YYYY")
 
 
-def start_sandbox(directory, config: FirmConfig = SMALL_FIRM) -> SandboxServer:
+def start_sandbox(
+    directory, config: FirmConfig = SMALL_FIRM, netsuite_date_format: str = "M/D/YYYY"
+) -> SandboxServer:
     """A server on a firm of its own in `directory`, copied from one generated per test run.
 
     Generating takes seconds and is deterministic, so each configuration is generated once and
@@ -46,7 +58,9 @@ def start_sandbox(directory, config: FirmConfig = SMALL_FIRM) -> SandboxServer:
     if not copy.exists():
         copy.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(template.path, copy)
-    return SandboxServer(open_firm(config, directory)).start()
+    return SandboxServer(
+        open_firm(config, directory), netsuite_date_format=netsuite_date_format
+    ).start()
 
 
 @functools.cache
@@ -77,6 +91,27 @@ def suiteql(server: SandboxServer, query: str) -> list[dict]:
         rows += body["items"]
         url = next((link["href"] for link in body["links"] if link["rel"] == "next"), None)
     return rows
+
+
+# The ERP in the firm's terms, asked as a NetSuite client asks: item lines with billed signs and
+# item names, transactions with ISO dates and currency codes (SuiteQL gives ids and the
+# account's date format), rates between currency codes.
+ERP_ITEM_LINES = (
+    "SELECT tl.uniquekey, tl.transaction, tl.linesequencenumber, BUILTIN.DF(tl.item) AS item, "
+    "tl.memo, ABS(tl.quantity) AS quantity, tl.rate, ABS(tl.foreignamount) AS foreignamount, "
+    "tl.custcol_time_entry_id, tl.custcol_expense_id, tl.custcol_milestone_id "
+    "FROM transactionline tl WHERE tl.mainline = 'F'"
+)
+ERP_TRANSACTIONS = (
+    "SELECT t.id, t.tranid, t.type, t.externalid, t.entity, TO_CHAR(t.trandate, 'YYYY-MM-DD') "
+    "AS trandate, c.symbol AS currency, t.status, t.memo, t.custbody_project_code, "
+    "t.foreigntotal FROM transaction t JOIN currency c ON c.id = t.currency"
+)
+ERP_RATES = (
+    "SELECT b.symbol AS basecurrency, c.symbol AS transactioncurrency, r.exchangerate, "
+    "TO_CHAR(r.effectivedate, 'YYYY-MM-DD') AS effectivedate FROM currencyrate r "
+    "JOIN currency b ON b.id = r.basecurrency JOIN currency c ON c.id = r.transactioncurrency"
+)
 
 
 def hubspot_objects(server: SandboxServer, object_type: str, **params) -> list[dict]:

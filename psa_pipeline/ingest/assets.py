@@ -37,7 +37,15 @@ SOURCE_FACTORIES: dict[str, Callable[..., dlt.sources.DltSource]] = {
         endpoint.base_url, endpoint.access_token, endpoint.company, **landing
     ),
     "netsuite": lambda endpoint, **landing: netsuite_source(
-        endpoint.base_url, endpoint.access_token, **landing
+        endpoint.base_url,
+        endpoint.access_token,
+        endpoint.account_id,
+        endpoint.consumer_key,
+        endpoint.consumer_secret,
+        endpoint.token_id,
+        endpoint.token_secret,
+        endpoint.date_format,
+        **landing,
     ),
 }
 _DESCRIBE_ONLY = ApiEndpoint(

@@ -10,6 +10,11 @@ class ApiEndpoint(dg.Config):
     access_token: str
     account_id: str | None = None
     company: str | None = None
+    consumer_key: str | None = None  # NetSuite token-based auth
+    consumer_secret: str | None = None
+    token_id: str | None = None
+    token_secret: str | None = None
+    date_format: str | None = None  # NetSuite's account date format preference
 
 
 class SourceSystems(dg.ConfigurableResource):

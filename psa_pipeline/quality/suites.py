@@ -28,6 +28,7 @@ ISO_CURRENCY = r"^[A-Z]{3}$"
 DECIMAL_TEXT = r"^-?\d+(?:\.\d+)?$"
 MONEY_TEXT = r"^-?\d+(?:\.\d{1,2})?$"  # to the cent at most, as an ERP stores an amount
 EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+INTERNAL_ID = r"^\d+$"  # a NetSuite list or record field: the internal id, as text
 
 
 @dataclass(frozen=True)
@@ -175,22 +176,24 @@ RAW_SUITES = (
     # NetSuite: what was billed and collected, and the rates to convert it
     Suite(
         "raw/netsuite/invoices",
-        "ERP invoices as sent: customer, date, currency and a total to the cent on every one.",
+        "ERP invoices as sent: customer, date, currency (an internal id) and a total to the cent "
+        "on every one.",
         key=("id",),
         expect=(
             not_null("entity", "trandate", "currency", "foreigntotal"),
             money_text("foreigntotal"),
             iso_dates("trandate"),
-            currencies("currency"),
+            matches(INTERNAL_ID, "entity", "currency"),
         ),
     ),
     Suite(
         "raw/netsuite/invoice_lines",
-        "ERP transaction lines as sent: each belongs to a transaction; numbers parse, amounts "
-        "to the cent.",
+        "ERP item lines of invoices and credit memos as sent: each belongs to a transaction of "
+        "a type read; numbers parse (with posting signs), amounts to the cent.",
         key=("uniquekey",),
         expect=(
-            not_null("transaction", "foreignamount"),
+            not_null("transaction", "transactiontype", "foreignamount"),
+            matches(r"^(?:CustInvc|CustCred)$", "transactiontype"),
             money_text("foreignamount"),
             decimal_text("quantity", "rate"),
         ),
@@ -203,7 +206,7 @@ RAW_SUITES = (
             not_null("entity", "trandate", "currency", "foreigntotal"),
             money_text("foreigntotal"),
             iso_dates("trandate"),
-            currencies("currency"),
+            matches(INTERNAL_ID, "entity", "currency"),
         ),
     ),
     Suite(
@@ -214,7 +217,7 @@ RAW_SUITES = (
             not_null("entity", "trandate", "currency", "foreigntotal"),
             money_text("foreigntotal"),
             iso_dates("trandate"),
-            currencies("currency"),
+            matches(INTERNAL_ID, "entity", "currency"),
         ),
     ),
     Suite(
@@ -225,8 +228,14 @@ RAW_SUITES = (
             not_null("basecurrency", "transactioncurrency", "exchangerate", "effectivedate"),
             decimal_text("exchangerate"),
             iso_dates("effectivedate"),
-            currencies("basecurrency", "transactioncurrency"),
+            matches(INTERNAL_ID, "basecurrency", "transactioncurrency"),
         ),
+    ),
+    Suite(
+        "raw/netsuite/currencies",
+        "ERP currencies as sent: an internal id and the ISO 4217 code (symbol) of each.",
+        key=("id",),
+        expect=(not_null("symbol"), currencies("symbol")),
     ),
     # HubSpot: what was sold, and at what rates
     Suite(

@@ -19,6 +19,7 @@ from psa_pipeline.reverse_sync import ledger
 from psa_pipeline.reverse_sync.erp_client import ErpClient, ErpUnavailable
 from psa_pipeline.reverse_sync.gate import sync_gate
 from psa_pipeline.reverse_sync.plan import Correction, plan_draft_invoices
+from psa_pipeline.sources.netsuite import netsuite_auth
 from psa_pipeline.warehouse import WAREHOUSE_POOL, Warehouse
 
 BILLING_CORRECTIONS = dg.AssetKey("billing_corrections")
@@ -139,7 +140,7 @@ def erp_sync_invoices(
     endpoint = source_systems.endpoint("netsuite")
     client = ErpClient(
         endpoint.base_url,
-        endpoint.access_token,
+        netsuite_auth(endpoint),
         retries=config.retries,
         backoff=config.backoff_seconds,
         timeout=config.timeout_seconds,

@@ -18,6 +18,7 @@ from psa_pipeline.sandbox.faults import FaultMiddleware, FaultPlanError, Faults
 from psa_pipeline.sandbox.firm import advance
 from psa_pipeline.sandbox.plan import FirmConfig
 from psa_pipeline.sandbox.store import SandboxStore
+from psa_pipeline.sandbox.suiteql import DEFAULT_DATE_FORMAT
 from psa_pipeline.settings import SANDBOX_HARVEST_ACCOUNT_ID, SANDBOX_TOKEN
 
 SYSTEMS = ("hubspot", "kantata", "harvest", "bamboohr", "netsuite")
@@ -53,10 +54,13 @@ class RequestLog:
             self._entries.clear()
 
 
-def create_app(store: SandboxStore, token: str = SANDBOX_TOKEN) -> FastAPI:
+def create_app(
+    store: SandboxStore, token: str = SANDBOX_TOKEN, netsuite_date_format: str = DEFAULT_DATE_FORMAT
+) -> FastAPI:
     app = FastAPI(title="PSA Pipeline sandbox firm", version="1")
     app.state.store = store
     app.state.token = token
+    app.state.netsuite_date_format = netsuite_date_format  # the ERP account's date preference
     app.state.harvest_account_id = SANDBOX_HARVEST_ACCOUNT_ID
 
     def clock() -> str:

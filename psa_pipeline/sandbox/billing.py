@@ -28,6 +28,7 @@ from psa_pipeline.sandbox.truth import record_truth
 INVOICE_DAY = 15  # invoices for month M are raised on the 15th of M+1
 PAYMENT_TERMS = timedelta(days=30)
 FIRST_FIRM_TRANSACTION = 10_000
+PAID_TOGETHER = 0.3  # of invoices raised while the project's earlier ones are unpaid
 MODEL_NAMES = {
     "time_and_materials": "time and materials",
     "fixed_fee": "fixed fee",
@@ -336,6 +337,7 @@ def _decide_settlement(conn, rng, invoice: _Invoice) -> None:
             schedule.append((pay_on, "payment", money_text(part)))
             pay_on += timedelta(days=rng.randint(20, 60))
         schedule.append((pay_on, "payment", "balance"))
+        _pay_the_last_one_too(conn, invoice, pay_on)
     insert(
         conn,
         "sandbox_schedule",
@@ -346,10 +348,33 @@ def _decide_settlement(conn, rng, invoice: _Invoice) -> None:
     )
 
 
+def _pay_the_last_one_too(conn, invoice: _Invoice, pay_on: date) -> None:
+    """Now and then a client still owing the project's earlier invoices pays them with this one:
+    one payment applied to several invoices, which NetSuite records as one link row per invoice.
+    Drawn from the invoice's own seed, so the billing stream's draws stay as they were."""
+    if random.Random(f"{invoice.id}:paid-together").random() >= PAID_TOGETHER:
+        return
+    conn.execute(
+        "update sandbox_schedule set due_on = ? where kind = 'payment' and amount = 'balance' "
+        "and due_on > ? and due_on < ? and invoice_id in (select id from netsuite_transaction "
+        "where type = 'CustInvc' and custbody_project_code = ? and id < ?)",
+        (
+            pay_on.isoformat(),
+            invoice.invoice_on.isoformat(),
+            pay_on.isoformat(),
+            invoice.project.code,
+            invoice.id,
+        ),
+    )
+
+
 def settle(conn, day: date) -> None:
-    """Carry out the credit memos and payments due today, each applied to its invoice."""
+    """Carry out the credit memos and payments due today, each applied to its invoice; a
+    client's payments of one project due the same day are one payment applied to each."""
     due = conn.execute(
-        "select * from sandbox_schedule where due_on = ? order by invoice_id, kind",
+        "select s.*, t.entity, t.currency, t.custbody_project_code from sandbox_schedule s "
+        "join netsuite_transaction t on t.id = s.invoice_id where s.due_on = ? "
+        "order by s.invoice_id, s.kind",
         (day.isoformat(),),
     ).fetchall()
     if not due:  # most days
@@ -357,60 +382,81 @@ def settle(conn, day: date) -> None:
     numbers = FirmNumbers(conn)
     stamp = iso(at(day, 14))
     for item in due:
+        if item["kind"] == "credit_memo":
+            _apply(conn, numbers, day, stamp, [item])
+    payments: dict[tuple, list] = defaultdict(list)
+    for item in due:
+        if item["kind"] == "payment":
+            payer = (item["entity"], item["currency"], item["custbody_project_code"])
+            payments[payer].append(item)
+    for items in payments.values():
+        _apply(conn, numbers, day, stamp, items)
+
+
+def _apply(conn, numbers: FirmNumbers, day: date, stamp: str, items: list) -> None:
+    """One credit memo or payment applied to the invoices of `items`, each up to its balance."""
+    applied = []
+    for item in items:
         invoice = conn.execute(
             "select * from netsuite_transaction where id = ?", (item["invoice_id"],)
         ).fetchone()
-        applied = conn.execute(
+        paid = conn.execute(
             "select foreignamount from netsuite_previoustransactionlink where previousdoc = ?",
             (invoice["id"],),
         ).fetchall()
         balance = Decimal(invoice["foreigntotal"]) - sum(
-            (Decimal(row[0]) for row in applied), Decimal(0)
+            (Decimal(row[0]) for row in paid), Decimal(0)
         )
         amount = balance if item["amount"] == "balance" else min(Decimal(item["amount"]), balance)
-        if amount <= 0:
-            continue
-        document = numbers.next_transaction()
-        credit = item["kind"] == "credit_memo"
+        if amount > 0:
+            applied.append((invoice, amount, balance))
+    if not applied:
+        return
+    document = numbers.next_transaction()
+    credit = items[0]["kind"] == "credit_memo"
+    first = applied[0][0]
+    total = sum((amount for _, amount, _ in applied), Decimal(0))
+    insert(
+        conn,
+        "netsuite_transaction",
+        [
+            {
+                "id": document,
+                "tranid": f"{'CM' if credit else 'PYMT'}{document - FIRST_FIRM_TRANSACTION:05d}",
+                "type": "CustCred" if credit else "CustPymt",
+                "entity": first["entity"],
+                "trandate": day.isoformat(),
+                "currency": first["currency"],
+                "status": "applied" if credit else "deposited",
+                "memo": f"{'Service credit on' if credit else 'Payment of'} "
+                + ", ".join(invoice["tranid"] for invoice, _, _ in applied),
+                "custbody_project_code": first["custbody_project_code"],
+                "createdfrom": first["id"] if credit else None,
+                "foreigntotal": money_text(total),
+                "createddate": stamp,
+                "lastmodifieddate": stamp,
+            }
+        ],
+    )
+    if credit:
         insert(
             conn,
-            "netsuite_transaction",
+            "netsuite_transactionline",
             [
                 {
-                    "id": document,
-                    "tranid": f"{'CM' if credit else 'PYMT'}{document - FIRST_FIRM_TRANSACTION:05d}",
-                    "type": "CustCred" if credit else "CustPymt",
-                    "entity": invoice["entity"],
-                    "trandate": day.isoformat(),
-                    "currency": invoice["currency"],
-                    "status": "applied" if credit else "deposited",
-                    "memo": f"{'Service credit on' if credit else 'Payment of'} {invoice['tranid']}",
-                    "custbody_project_code": invoice["custbody_project_code"],
-                    "createdfrom": invoice["id"] if credit else None,
-                    "foreigntotal": money_text(amount),
-                    "createddate": stamp,
-                    "lastmodifieddate": stamp,
+                    "uniquekey": numbers.next_line(),
+                    "transaction": document,
+                    "linesequencenumber": 1,
+                    "item": "Service credit",
+                    "memo": f"Credit on {first['tranid']}",
+                    "quantity": "1",
+                    "rate": money_text(total),
+                    "foreignamount": money_text(total),
+                    "linelastmodifieddate": stamp,
                 }
             ],
         )
-        if credit:
-            insert(
-                conn,
-                "netsuite_transactionline",
-                [
-                    {
-                        "uniquekey": numbers.next_line(),
-                        "transaction": document,
-                        "linesequencenumber": 1,
-                        "item": "Service credit",
-                        "memo": f"Credit on {invoice['tranid']}",
-                        "quantity": "1",
-                        "rate": money_text(amount),
-                        "foreignamount": money_text(amount),
-                        "linelastmodifieddate": stamp,
-                    }
-                ],
-            )
+    for invoice, amount, balance in applied:
         insert(
             conn,
             "netsuite_previoustransactionlink",

@@ -1,8 +1,18 @@
 """NetSuite REST dialect: SuiteQL reads and invoice upserts by external id.
 
+Authentication, as real tenants use it: token-based auth, an OAuth 1.0a signature (HMAC-SHA256,
+realm = the account id) over the consumer key and the access token, verified here with oauthlib's
+server side (signature, timestamp within 10 minutes, a nonce used once); or an OAuth 2.0 bearer
+token. Anything else is answered as NetSuite does: 401 with `INVALID_LOGIN` ("Invalid login
+attempt...", as public clients quote it, e.g. airbytehq/airbyte source-netsuite's notes).
+
 Reads: `POST /services/rest/query/v1/suiteql?limit=&offset=` with `{"q": ...}` and the header
-`Prefer: transient`; the answer carries `items`, `hasMore`, `totalResults` and a `next` link.
-Values come back as strings and null fields are left out, as SuiteQL does.
+`Prefer: transient`; the answer carries `links`, `count`, `hasMore`, `items`, `offset` and
+`totalResults` (Oracle's "Executing SuiteQL Queries Through REST Web Services"). Every value is a
+string, a null field is left out of its row, each row carries an empty `links` list, dates come
+in the account's date format (a knob: `create_app(netsuite_date_format=...)`), and a record the
+role may not see is refused as NetSuite refuses it: 400, `Search error occurred: Record 'x' was
+not found.` (quoted by PostHog's and LedgerSync's NetSuite clients). See sandbox/suiteql.py.
 
 Writes, for invoices and credit memos:
 - `PUT /services/rest/record/v1/{type}/eid:{externalId}` creates or replaces the record with that
@@ -18,37 +28,121 @@ from __future__ import annotations
 
 import hashlib
 import json
+import secrets
+import sqlite3
+import threading
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request, Response
+from fastapi import APIRouter, Body, Header, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
+from oauthlib.oauth1 import SIGNATURE_HMAC_SHA256, RequestValidator, SignatureOnlyEndpoint
+from oauthlib.oauth1.rfc5849.utils import parse_authorization_header
 from pydantic import BaseModel, Field
 
 from psa_pipeline.money import money_text, quantity_text, to_cents
-from psa_pipeline.sandbox.auth import require_bearer
+from psa_pipeline.sandbox.auth import lacks
 from psa_pipeline.sandbox.store import CLIENT_LINE_KEYS, CLIENT_TRANSACTION_IDS
-from psa_pipeline.sandbox.suiteql import SuiteQLError, compile_query
+from psa_pipeline.sandbox.suiteql import SuiteQLError, compile_query, register_functions
+from psa_pipeline.settings import SANDBOX_NETSUITE_ACCOUNT_ID, sandbox_tba
 
 MAX_LIMIT = 1000
 MAX_RESULTS = 100_000  # a SuiteQL query returns at most this many rows, however it is paged
 
-router = APIRouter(prefix="/netsuite/services/rest", dependencies=[Depends(require_bearer)])
+TITLES = {400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 409: "Conflict"}
+SECTIONS = {400: "15.5.1", 401: "15.5.2", 404: "15.5.5", 409: "15.5.10"}
+INVALID_LOGIN = (
+    "Invalid login attempt. For more details, see the Login Audit Trail in the NetSuite UI at "
+    "Setup > Users/Roles > User Management > View Login Audit Trail."
+)
 
 
-TITLES = {400: "Bad Request", 404: "Not Found", 409: "Conflict"}
-
-
-def netsuite_error(status: int, detail: str, code: str) -> JSONResponse:
+def netsuite_error(status: int, detail: str, code: str, **headers: str) -> JSONResponse:
     return JSONResponse(
         status_code=status,
+        headers=headers,
         content={
-            "type": "https://www.rfc-editor.org/rfc/rfc9110.html#section-15.5.1",
+            "type": f"https://www.rfc-editor.org/rfc/rfc9110.html#section-{SECTIONS[status]}",
             "title": TITLES[status],
             "status": status,
             "o:errorDetails": [{"detail": detail, "o:errorCode": code}],
         },
     )
+
+
+class _TokenValidator(RequestValidator):
+    """oauthlib's server-side checks for the one integration and token the sandbox knows."""
+
+    enforce_ssl = False  # loopback
+    allowed_signature_methods = (SIGNATURE_HMAC_SHA256,)  # NetSuite retired HMAC-SHA1
+    client_key_length = access_token_length = (16, 128)
+    nonce_length = (6, 64)
+    dummy_client = dummy_access_token = "0" * 64
+
+    def __init__(self, tba: dict[str, str]):
+        super().__init__()
+        self.tba = tba
+        self.seen: set[tuple[str, str, str]] = set()
+        self.lock = threading.Lock()
+
+    def validate_client_key(self, client_key, request):
+        return secrets.compare_digest(client_key, self.tba["consumer_key"])
+
+    def get_client_secret(self, client_key, request):
+        return self.tba["consumer_secret"]
+
+    def get_access_token_secret(self, client_key, token, request):
+        return self.tba["token_secret"]
+
+    def validate_timestamp_and_nonce(self, client_key, timestamp, nonce, request, **kwargs):
+        """A nonce is used once (oauthlib has already refused timestamps 10 minutes off)."""
+        with self.lock:
+            if (client_key, timestamp, nonce) in self.seen:
+                return False
+            if len(self.seen) > 100_000:
+                self.seen.clear()
+            self.seen.add((client_key, timestamp, nonce))
+        return True
+
+
+def _validator(request: Request) -> _TokenValidator:
+    state = request.app.state
+    if getattr(state, "netsuite_validator", None) is None:
+        state.netsuite_validator = _TokenValidator(sandbox_tba(state.token))
+    return state.netsuite_validator
+
+
+def _login_refused(request: Request) -> JSONResponse | None:
+    """NetSuite's 401 unless the request logs in: TBA (OAuth 1.0a, HMAC-SHA256, realm = the
+    account, the access token's id) or the OAuth 2.0 bearer token. A JSON body is not part of
+    an OAuth 1.0a signature, so none is read here."""
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        if secrets.compare_digest(header[7:].encode(), request.app.state.token.encode()):
+            return None
+    elif header.lower().startswith("oauth "):
+        validator = _validator(request)
+        params = dict(parse_authorization_header(header))
+        valid, _ = SignatureOnlyEndpoint(validator).validate_request(
+            str(request.url), request.method, None, {"Authorization": header}
+        )
+        if (
+            valid
+            and params.get("realm") == SANDBOX_NETSUITE_ACCOUNT_ID
+            and secrets.compare_digest(params.get("oauth_token", ""), validator.tba["token_id"])
+        ):
+            return None
+    return netsuite_error(
+        401,
+        INVALID_LOGIN,
+        "INVALID_LOGIN",
+        **{
+            "WWW-Authenticate": f'OAuth realm="{SANDBOX_NETSUITE_ACCOUNT_ID}", error="token_rejected"'
+        },
+    )
+
+
+router = APIRouter(prefix="/netsuite/services/rest")
 
 
 class SuiteQLBody(BaseModel):
@@ -63,6 +157,8 @@ def suiteql(
     offset: Annotated[int, Query(ge=0, le=MAX_RESULTS)] = 0,
     prefer: Annotated[str | None, Header()] = None,
 ):
+    if refused := _login_refused(request):
+        return refused
     if (prefer or "").lower() != "transient":
         return netsuite_error(
             400, "SuiteQL requests need the header 'Prefer: transient'", "INVALID_HEADER"
@@ -74,13 +170,22 @@ def suiteql(
             f"{limit}); narrow the query, for example to a window of dates",
             "INVALID_PARAMETER",
         )
-    with request.app.state.store.snapshot() as conn:
-        try:
-            query = compile_query(body.q, conn)
-        except SuiteQLError as error:
-            return netsuite_error(400, str(error), "INVALID_PARAMETER")
-        total = conn.execute(query.count_sql, query.params).fetchone()[0]
-        rows = conn.execute(query.sql, (*query.params, limit, offset)).fetchall()
+    try:
+        query = compile_query(body.q, request.app.state.netsuite_date_format)
+        hidden = sorted(r for r in query.records if lacks(request, "netsuite", r))
+        if hidden:
+            raise SuiteQLError(f"Record '{hidden[0]}' was not found.")
+        with request.app.state.store.snapshot() as conn:
+            register_functions(conn)
+            total = conn.execute(query.count_sql).fetchone()[0]
+            rows = conn.execute(query.page_sql, (limit, offset)).fetchall()
+    except (SuiteQLError, sqlite3.Error) as error:
+        return netsuite_error(
+            400,
+            "Invalid search query. Detailed unprocessed description follows. "
+            f"Search error occurred: {error}",
+            "INVALID_PARAMETER",
+        )
     items = [
         {"links": []} | {key: str(row[key]) for key in row.keys() if row[key] is not None}
         for row in rows
@@ -184,6 +289,8 @@ def upsert_record(
     record: Annotated[InvoiceRecord, Body()],
 ):
     """Create or replace the record with this external id: the idempotent write."""
+    if refused := _login_refused(request):
+        return refused
     if problem := _check_lines(record):
         return netsuite_error(400, problem, "INVALID_FIELD_VALUE")
     header, lines = _content(record)
@@ -214,6 +321,8 @@ def create_record(
     """Create a record. With an idempotency key, the same key and body give the same record
     however often (or however concurrently) they are sent; the key with another body is refused.
     """
+    if refused := _login_refused(request):
+        return refused
     if problem := _check_lines(record):
         return netsuite_error(400, problem, "INVALID_FIELD_VALUE")
     header, lines = _content(record)
@@ -330,6 +439,8 @@ def read_record(
     record_type: RecordType,
     external_id: Annotated[str, Path(min_length=1, max_length=200)],
 ):
+    if refused := _login_refused(request):
+        return refused
     with request.app.state.store.connect() as conn:
         invoice = conn.execute(
             "select * from netsuite_transaction where externalid = ? and type = ?",

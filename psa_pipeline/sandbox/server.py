@@ -20,6 +20,7 @@ from psa_pipeline.sandbox.firm import generate
 from psa_pipeline.sandbox.kantata import set_account_time_zone
 from psa_pipeline.sandbox.plan import FirmConfig
 from psa_pipeline.sandbox.store import SCHEMA_VERSION, SandboxStore
+from psa_pipeline.sandbox.suiteql import DEFAULT_DATE_FORMAT
 from psa_pipeline.settings import SANDBOX_TOKEN
 
 
@@ -59,6 +60,7 @@ class SandboxServer:
         host: str = "127.0.0.1",
         port: int | None = None,
         token: str = SANDBOX_TOKEN,
+        netsuite_date_format: str = DEFAULT_DATE_FORMAT,
     ):
         self.store = store
         self.host = host
@@ -66,7 +68,7 @@ class SandboxServer:
         self.token = token
         self._server = uvicorn.Server(
             uvicorn.Config(
-                create_app(store, token),
+                create_app(store, token, netsuite_date_format),
                 host=host,
                 port=self.port,
                 log_level="warning",
@@ -117,8 +119,9 @@ def serve(
     token: str,
     faults: dict,
     kantata_time_zone: str | None = None,
+    netsuite_date_format: str = DEFAULT_DATE_FORMAT,
 ) -> None:
-    app = create_app(store, token)
+    app = create_app(store, token, netsuite_date_format)
     app.state.faults.set(faults)  # an unknown system or kind fails here, before serving
     if kantata_time_zone:  # an account preference of the firm's PSA
         set_account_time_zone(app, kantata_time_zone)

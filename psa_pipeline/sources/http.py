@@ -202,6 +202,17 @@ class RetryingSession(Session):
                 wait,
             )
             time.sleep(wait)
+            sign_again(request)
+
+
+def sign_again(request: requests.PreparedRequest) -> None:
+    """A request whose auth signs it once (NetSuite's TBA: a nonce used once, a timestamp) is
+    signed again before it is resent, or the vendor refuses the replay; the auth leaves itself
+    on the request as `sign_again` (a bearer token or an API key needs nothing)."""
+    auth = getattr(request, "sign_again", None)
+    if auth is not None:
+        request.headers.pop("Authorization", None)
+        auth(request)
 
 
 def _retry_after(response: requests.Response) -> str | None:

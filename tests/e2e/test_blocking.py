@@ -68,7 +68,7 @@ class Firm:
         assert not sync.success
         failure = sync.get_step_failure_events()[0].step_failure_data.error
         assert "Refusing to write to the ERP" in failure.message
-        drafts = "select id from transaction where status = 'pendingApproval'"
+        drafts = "select id from transaction where type = 'CustInvc' and status = 'D'"
         assert suiteql(self.server, drafts) == []
         log = requests.get(f"{self.server.url}/_sandbox/requests", timeout=10).json()["requests"]
         assert not [entry for entry in log if entry["method"] == "PUT"]

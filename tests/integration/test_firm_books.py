@@ -5,7 +5,7 @@ payments and credit memos apply to real invoices; rates exist for every day. Whe
 bends a rule, the ground truth names the exception, and nothing else may bend it.
 """
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -16,6 +16,9 @@ from psa_pipeline.money import to_cents
 from psa_pipeline.sandbox.fx import LONG_RUN
 from psa_pipeline.sandbox.plan import OPEN_STAGES
 from tests.helpers import (
+    ERP_ITEM_LINES,
+    ERP_RATES,
+    ERP_TRANSACTIONS,
     harvest_records,
     hr_roles_by_email,
     hubspot_objects,
@@ -48,12 +51,12 @@ def contracts(firm) -> dict[str, list[dict]]:
 
 @pytest.fixture(scope="module")
 def lines(firm) -> list[dict]:
-    return suiteql(firm, "select * from transactionline")
+    return suiteql(firm, ERP_ITEM_LINES)
 
 
 @pytest.fixture(scope="module")
 def transactions(firm) -> dict[str, dict]:
-    return {t["id"]: t for t in suiteql(firm, "select * from transaction")}
+    return {t["id"]: t for t in suiteql(firm, ERP_TRANSACTIONS)}
 
 
 def as_of(firm) -> date:
@@ -200,35 +203,39 @@ def test_approved_billable_expenses_are_invoiced_or_named_in_the_truth(firm, lin
 
 
 def test_payments_and_credit_memos_apply_to_invoices(firm, transactions):
+    """NetSuite links a payment or credit memo to each invoice it applies to, with link type
+    'Payment' for both; a payment of several invoices has a row for each."""
     links = suiteql(firm, "select * from previoustransactionlink")
-    applied = defaultdict(Decimal)
+    applied, spent = defaultdict(Decimal), defaultdict(Decimal)
     for link in links:
         document, invoice = transactions[link["nextdoc"]], transactions[link["previousdoc"]]
-        assert invoice["type"] == "CustInvc"
-        assert (
-            document["type"] == {"Payment": "CustPymt", "Credit Memo": "CustCred"}[link["linktype"]]
-        )
-        assert Decimal(document["foreigntotal"]) == Decimal(link["foreignamount"]) > 0
+        assert invoice["type"] == "CustInvc" and link["linktype"] == "Payment"
+        assert document["type"] == link["nexttype"] in ("CustPymt", "CustCred")
+        assert Decimal(link["foreignamount"]) > 0
         assert (
             document["trandate"] >= invoice["trandate"]
             and document["currency"] == invoice["currency"]
+            and document["entity"] == invoice["entity"]
         )
         applied[invoice["id"]] += Decimal(link["foreignamount"])
+        spent[document["id"]] += Decimal(link["foreignamount"])
     documents = [t for t in transactions.values() if t["type"] in ("CustPymt", "CustCred")]
-    assert len(documents) == len(links)
+    assert {d["id"] for d in documents} == set(spent)
+    assert all(Decimal(d["foreigntotal"]) == spent[d["id"]] for d in documents)
+    assert max(Counter(link["nextdoc"] for link in links).values()) > 1  # several invoices
     invoices = [t for t in transactions.values() if t["type"] == "CustInvc"]
     for invoice in invoices:
         total, paid = Decimal(invoice["foreigntotal"]), applied[invoice["id"]]
         assert paid <= total
-        assert (invoice["status"] == "paidInFull") == (paid == total)
+        assert (invoice["status"] == "B") == (paid == total)  # B: paid in full, A: open
     statuses = {invoice["status"] for invoice in invoices}
-    assert statuses == {"open", "paidInFull"}
-    assert {link["linktype"] for link in links} == {"Payment", "Credit Memo"}
+    assert statuses == {"A", "B"}
+    assert {link["nexttype"] for link in links} == {"CustPymt", "CustCred"}
 
 
 def test_exchange_rates_are_published_every_day(firm):
     rates = defaultdict(list)
-    for rate in suiteql(firm, "select * from currencyrate"):
+    for rate in suiteql(firm, ERP_RATES):
         assert rate["basecurrency"] == "USD"
         rates[rate["transactioncurrency"]].append(
             (rate["effectivedate"], Decimal(rate["exchangerate"]))

@@ -14,7 +14,7 @@ from psa_pipeline.ingest.assets import ingest_assets
 from psa_pipeline.sandbox.hubspot import epoch_ms
 from psa_pipeline.settings import SYSTEMS
 from psa_pipeline.sources.kantata import COLLECTIONS as KANTATA_COLLECTIONS
-from psa_pipeline.sources.netsuite import RECORDS as NETSUITE_RECORDS
+from psa_pipeline.sources.netsuite import RESOURCES as NETSUITE_RESOURCES
 from tests.helpers import settings_for
 
 KANTATA = tuple(c.name for c in KANTATA_COLLECTIONS)
@@ -40,10 +40,11 @@ RAW_TO_STORE = {  # raw table -> the store rows it should hold
     "raw_netsuite.payments": "netsuite_transaction where type = 'CustPymt'",
     "raw_netsuite.transaction_links": "netsuite_previoustransactionlink",
     "raw_netsuite.currency_rates": "netsuite_currencyrate",
+    "raw_netsuite.currencies": "suiteql_currency",
 }
 KEYS = {raw: "id" for raw in RAW_TO_STORE} | {
     "raw_netsuite.invoice_lines": "uniquekey",
-    "raw_netsuite.transaction_links": "nextdoc",
+    "raw_netsuite.transaction_links": "(nextdoc, previousdoc)",
     "raw_hubspot.deal_companies": "(deal_id, company_id)",
     "raw_bamboohr.compensation": "(employee_id, start_date)",  # BambooHR sends no row id
 }
@@ -75,7 +76,7 @@ def asked_when_nothing_changed(server) -> dict[str, int]:
         f"{BAMBOOHR_API}/reports/custom": 1,
         f"{BAMBOOHR_API}/employees/changed/tables/compensation": 1,
         f"{BAMBOOHR_API}/time_off/requests": 1,
-        "/netsuite/services/rest/query/v1/suiteql": 2 + len(NETSUITE_RECORDS),
+        "/netsuite/services/rest/query/v1/suiteql": len(NETSUITE_RESOURCES),
     }
 
 
@@ -216,7 +217,9 @@ def test_every_record_lands_once_and_a_rerun_asks_only_for_changes(sandbox, tmp_
         }
         assert json.dumps(deal_filter) in sent
         assert "updated_since=" + quote(newest_entry, safe="") in sent
-        assert f"lastmodifieddate >= '{newest_invoice}'" in sent
+        assert (  # compared as an instant: the UTC text of the newest, read by TO_TIMESTAMP
+            f"SYS_EXTRACT_UTC(t.lastmodifieddate) >= TO_TIMESTAMP('{newest_invoice}', " in sent
+        )
 
         # three weeks pass: new time, approvals of old time, an invoice run; all of it, once
         requests.post(f"{sandbox.url}/_sandbox/advance", params={"days": 21}, timeout=60)
@@ -379,13 +382,18 @@ def test_every_record_lands_once_through_throttling_errors_and_dropped_connectio
 STAMPS = {
     "netsuite_transactionline": "linelastmodifieddate",
     "netsuite_": "lastmodifieddate",
+    "suiteql_": "lastmodifieddate",
     "hubspot_": "hs_lastmodifieddate",
     "kantata_": "updated_at",
     "harvest_": "updated_at",
     "bamboohr_": "last_changed",
 }
 LISTED_WHOLE = {"raw_hubspot.line_items", "raw_hubspot.p_contracts", "raw_hubspot.deal_companies"}
-READ_WHOLE = LISTED_WHOLE | {f"raw_kantata.{c}" for c in KANTATA_WHOLE}  # no change filter
+# SuiteQL shows no last-modified date on these: read whole every run
+NETSUITE_WHOLE = {"raw_netsuite.subsidiaries", "raw_netsuite.currencies"}
+READ_WHOLE = (  # no change filter
+    LISTED_WHOLE | {f"raw_kantata.{c}" for c in KANTATA_WHOLE} | NETSUITE_WHOLE
+)
 PAGE_SIZES = {"hubspot": 100, "kantata": 200, "harvest": 2000, "netsuite": 1000}
 
 
@@ -393,7 +401,7 @@ def stamps_of(server, raw: str) -> dict:
     """Each record of a raw table's store rows: key -> the stamp that moves when it changes."""
     table, _, where = RAW_TO_STORE[raw].partition(" where ")
     stamp = next(column for prefix, column in STAMPS.items() if table.startswith(prefix))
-    key = "uniquekey" if raw.endswith("invoice_lines") else "nextdoc" if "links" in raw else "id"
+    key = KEYS[raw].strip("()").replace(", ", " || '-' || ")
     with server.store.connect() as store:
         return dict(
             store.execute(
@@ -455,10 +463,14 @@ def test_a_day_later_every_system_asks_for_and_loads_exactly_the_changes(sandbox
                 }[system]
                 assert request_counts(log)[path] == pages, raw
         assert changed_somewhere > 0
-        assert request_counts(log)["/netsuite/services/rest/query/v1/suiteql"] == suiteql_pages
         for collection in KANTATA_WHOLE:  # a page per 200 records, every run
             path = f"/kantata/api/v1/{collection}.json"
             assert request_counts(log)[path] == kantata_pages(sandbox, collection)
+        for raw in NETSUITE_WHOLE:  # every row again, a page each
+            assert rows_loaded(settings, raw, new_loads) == store_count(sandbox, RAW_TO_STORE[raw])
+        assert request_counts(log)[
+            "/netsuite/services/rest/query/v1/suiteql"
+        ] == suiteql_pages + len(NETSUITE_WHOLE)
         for raw in LISTED_WHOLE:  # a page per 100 records, every run
             table = raw.split(".")[1]
             path = "deals" if table == "deal_companies" else table

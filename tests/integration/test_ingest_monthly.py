@@ -12,7 +12,7 @@ import requests
 
 from psa_pipeline.definitions import build_definitions
 from psa_pipeline.ingest.assets import ingest_assets
-from psa_pipeline.sources.netsuite import RECORDS as NETSUITE_RECORDS
+from psa_pipeline.sources.netsuite import RESOURCES as NETSUITE_RESOURCES
 from tests.helpers import AUTH, invoice_body, settings_for
 from tests.integration.test_ingest import (
     HARVEST,
@@ -137,8 +137,12 @@ def test_a_month_reload_relands_exactly_that_month_and_removes_what_the_source_d
         assert all("from=2026-04-01" in q and "to=2026-04-30" in q for q in harvest)
         assert not any("updated_since" in q for q in harvest)
         suiteql = " ".join(e["body"] for e in log if e["path"].endswith("/suiteql"))
-        assert "trandate >= '2026-04-01' AND trandate < '2026-05-01'" in suiteql
-        assert "lastmodifieddate >=" not in suiteql
+        month = (
+            "t.trandate >= TO_DATE('2026-04-01', 'YYYY-MM-DD') "
+            "AND t.trandate < TO_DATE('2026-05-01', 'YYYY-MM-DD')"
+        )
+        assert suiteql.count(month) == 2  # the invoices, and their lines in one joined query
+        assert "lastmodifieddate) >=" not in suiteql
 
         # the same month again changes nothing
         again = reload(sandbox, settings, instance)
@@ -229,11 +233,11 @@ def test_a_month_reload_leaves_the_nightly_cursors_where_they_were(sandbox, tmp_
         rerun = materialize(sandbox, settings, instance, NIGHTLY)
         assert request_counts(rerun) == {
             **{f"/harvest/v2/{c}": 1 for c in HARVEST},
-            "/netsuite/services/rest/query/v1/suiteql": 2 + len(NETSUITE_RECORDS),
+            "/netsuite/services/rest/query/v1/suiteql": len(NETSUITE_RESOURCES),
         }
         sent = " ".join(entry["query"] + " " + entry["body"] for entry in rerun)
         assert "updated_since=" + quote(newest_entry, safe="") in sent
-        assert f"lastmodifieddate >= '{newest_invoice}'" in sent
+        assert f"SYS_EXTRACT_UTC(t.lastmodifieddate) >= TO_TIMESTAMP('{newest_invoice}', " in sent
         assert_raw_tables_equal_the_sandbox(settings, sandbox, systems=set(SYSTEMS))
 
 

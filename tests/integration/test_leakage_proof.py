@@ -191,8 +191,10 @@ def test_the_leakage_mart_holds_exactly_the_injected_leakage(firm):
 
 
 def test_billed_totals_equal_the_erp_invoice_totals(firm):
-    headers = suiteql(
-        firm.server, "select currency, foreigntotal from transaction where type = 'CustInvc'"
+    headers = suiteql(  # SuiteQL gives the currency's internal id; its symbol is the ISO code
+        firm.server,
+        "select c.symbol as currency, t.foreigntotal from transaction t "
+        "join currency c on c.id = t.currency where t.type = 'CustInvc'",
     )
     erp: Counter[str] = Counter()
     for header in headers:

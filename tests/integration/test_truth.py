@@ -136,7 +136,10 @@ def test_a_firm_with_malformed_records_moves_on_without_billing_them(tmp_path):
     try:
         broken = {d["record_id"] for d in truth(firm, "malformed_record")}
         advance(firm.store, EVERY_KIND, 40)  # two invoice runs: nothing may bill a broken record
-        query = "select * from transactionline where linelastmodifieddate > '2026-07-01'"
+        query = (
+            "select * from transactionline where mainline = 'F' "
+            "and linelastmodifieddate > TO_DATE('2026-07-01', 'YYYY-MM-DD')"
+        )
         lines = suiteql(firm, query)
     finally:
         firm.stop()

@@ -35,7 +35,7 @@ EXPECTED_ASSETS = {
     **_raw(
         "netsuite",
         *("invoices", "invoice_lines", "subsidiaries", "customers", "jobs", "credit_memos"),
-        *("payments", "transaction_links", "currency_rates"),
+        *("payments", "transaction_links", "currency_rates", "currencies"),
     ),
     **_group(
         "staging_hubspot",
@@ -63,6 +63,7 @@ EXPECTED_ASSETS = {
         *("stg_netsuite__transaction_lines", "stg_netsuite__transaction_links"),
         *("stg_netsuite__payments", "stg_netsuite__customers", "stg_netsuite__subsidiaries"),
         "stg_netsuite__currency_rates",
+        "stg_netsuite__currencies",
     ),
     **_group(
         "intermediate",
@@ -98,6 +99,7 @@ EXPECTED_GE_SUITES = {
     "raw/netsuite/credit_memos",
     "raw/netsuite/payments",
     "raw/netsuite/currency_rates",
+    "raw/netsuite/currencies",
     "raw/hubspot/deals",
     "raw/hubspot/line_items",
     "raw/hubspot/p_contracts",
@@ -142,7 +144,7 @@ RAW_FEEDS = {
         "stg_netsuite__transaction_links",
     },
     "raw/netsuite/credit_memos": {"stg_netsuite__credit_memos", "stg_netsuite__transaction_lines"},
-    "raw/netsuite/payments": {"stg_netsuite__payments", "stg_netsuite__transaction_lines"},
+    "raw/netsuite/payments": {"stg_netsuite__payments"},
 }
 # staged but not yet used by a mart (quote lines for sold hours per role, rate cards to
 # cross-check contract rates, tasks and legal entities for the dimensions): a known gap

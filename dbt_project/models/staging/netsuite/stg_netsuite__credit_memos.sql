@@ -1,11 +1,10 @@
 {#-
     ERP credit memos (SuiteQL transaction of type CustCred), one row per credit memo. The total
-    is positive, the credit given; createdfrom names the invoice it credits (the firm's own
-    credit memos), and the previoustransactionlink rows (stg_netsuite__transaction_links) say
-    how much was applied to which invoice. Fields SuiteQL left out everywhere read as null.
+    is the credit given, positive (the absolute foreigntotal, whichever sign the tenant's
+    SuiteQL shows); createdfrom (read from the credit memo's main line) names the invoice it
+    credits, and the previoustransactionlink rows (stg_netsuite__transaction_links) say how much
+    was applied to which invoice. Status letters: A open, B fully applied.
 -#}
-
-{%- set optional = optional_columns(source('netsuite', 'credit_memos'), ['externalid', 'createdfrom', 'memo', 'custbody_project_code']) %}
 
 with
 
@@ -15,36 +14,46 @@ source as (
 
 ),
 
+currencies as (
+
+    select * from {{ ref('stg_netsuite__currencies') }}
+
+),
+
 renamed as (
 
     select
 
         ---------- ids
-        cast(id as bigint) as credit_memo_id,
-        tranid as credit_memo_number,
-        cast({{ optional['externalid'] }} as {{ dbt.type_string() }}) as external_id,
-        cast(entity as bigint) as erp_customer_id,
-        cast({{ optional['createdfrom'] }} as bigint) as invoice_id,
-        nullif(trim(cast({{ optional['custbody_project_code'] }} as {{ dbt.type_string() }})), '')
-            as project_code,
+        cast(source.id as bigint) as credit_memo_id,
+        source.tranid as credit_memo_number,
+        source.externalid as external_id,
+        cast(source.entity as bigint) as erp_customer_id,
+        cast(source.createdfrom as bigint) as invoice_id,
+        nullif(trim(source.custbody_project_code), '') as project_code,
 
         ---------- text
-        status as credit_memo_status,
-        cast({{ optional['memo'] }} as {{ dbt.type_string() }}) as memo,
+        case source.status
+            when 'A' then 'open'
+            when 'B' then 'applied'
+            else source.status
+        end as credit_memo_status,
+        source.memo,
 
         ---------- numerics
-        cast(foreigntotal as decimal(18, 2)) as total_amount,
-        upper(currency) as total_currency,
+        abs(cast(source.foreigntotal as decimal(18, 2))) as total_amount,
+        currencies.currency_code as total_currency,
 
         ---------- dates
-        cast(trandate as date) as credited_on,
-        cast(createddate as timestamp with time zone) at time zone 'UTC' as created_at,
-        cast(lastmodifieddate as timestamp with time zone) at time zone 'UTC' as updated_at,
+        cast(source.trandate as date) as credited_on,
+        cast(source.createddate as timestamp with time zone) at time zone 'UTC' as created_at,
+        cast(source.lastmodifieddate as timestamp with time zone) at time zone 'UTC' as updated_at,
 
         ---------- flags
-        status = 'pendingApproval' as is_draft
+        false as is_draft  -- NetSuite credit memos have no approval status
 
     from source
+    left join currencies on currencies.currency_id = cast(source.currency as bigint)
 
 )
 

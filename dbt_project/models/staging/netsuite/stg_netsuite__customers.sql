@@ -2,10 +2,9 @@
     ERP customers, one row per customer. The external id is the CRM company id when someone typed
     it in (sometimes missing, sometimes wrong); a client can have a second customer record under
     a name variant. website_domain is the web address reduced to its host without "www.", the
-    form the CRM keeps company domains in, for matching.
+    form the CRM keeps company domains in, for matching. The currency is an internal id in
+    SuiteQL; here its ISO code.
 -#}
-
-{%- set optional = optional_columns(source('netsuite', 'customers'), ['externalid', 'parent', 'url']) %}
 
 with
 
@@ -15,28 +14,35 @@ source as (
 
 ),
 
+currencies as (
+
+    select * from {{ ref('stg_netsuite__currencies') }}
+
+),
+
 renamed as (
 
     select
 
         ---------- ids
-        cast(id as bigint) as erp_customer_id,
-        entityid as customer_number,
-        nullif(trim(cast({{ optional['externalid'] }} as {{ dbt.type_string() }})), '')
-            as crm_company_id,
-        cast({{ optional['parent'] }} as bigint) as parent_erp_customer_id,
-        cast(subsidiary as bigint) as erp_subsidiary_id,
+        cast(source.id as bigint) as erp_customer_id,
+        source.entityid as customer_number,
+        nullif(trim(source.externalid), '') as crm_company_id,
+        cast(source.parent as bigint) as parent_erp_customer_id,
+        cast(source.subsidiary as bigint) as erp_subsidiary_id,
 
         ---------- text
-        companyname as customer_name,
-        cast({{ optional['url'] }} as {{ dbt.type_string() }}) as website_url,
-        upper(currency) as customer_currency,
+        source.companyname as customer_name,
+        source.url as website_url,
+        currencies.currency_code as customer_currency,
 
         ---------- dates
-        cast(datecreated as timestamp with time zone) at time zone 'UTC' as created_at,
-        cast(lastmodifieddate as timestamp with time zone) at time zone 'UTC' as updated_at
+        cast(source.datecreated as timestamp with time zone) at time zone 'UTC' as created_at,
+        cast(source.lastmodifieddate as timestamp with time zone) at time zone 'UTC'
+            as updated_at
 
     from source
+    left join currencies on currencies.currency_id = cast(source.currency as bigint)
 
 ),
 

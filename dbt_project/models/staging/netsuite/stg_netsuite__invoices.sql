@@ -1,7 +1,9 @@
 {#-
     ERP invoices (SuiteQL transaction of type CustInvc), one row per invoice. The firm's own
     invoices go out on the 15th for the month before, one per project; the reverse sync's
-    corrections arrive as drafts (pendingApproval) with an external id.
+    corrections arrive as drafts (pending approval) with an external id. SuiteQL gives the
+    status as NetSuite's letter (CustInvc A open, B paid in full, D pending approval, E
+    rejected) and the currency as an internal id; here they are words and an ISO code.
 -#}
 
 with
@@ -12,35 +14,48 @@ source as (
 
 ),
 
+currencies as (
+
+    select * from {{ ref('stg_netsuite__currencies') }}
+
+),
+
 renamed as (
 
     select
 
         ---------- ids
-        cast(id as bigint) as invoice_id,
-        tranid as invoice_number,
-        externalid as external_id,
-        cast(entity as bigint) as erp_customer_id,
-        nullif(trim(custbody_project_code), '') as project_code,
+        cast(source.id as bigint) as invoice_id,
+        source.tranid as invoice_number,
+        source.externalid as external_id,
+        cast(source.entity as bigint) as erp_customer_id,
+        nullif(trim(source.custbody_project_code), '') as project_code,
 
         ---------- text
-        status as invoice_status,
-        memo,
+        case source.status
+            when 'A' then 'open'
+            when 'B' then 'paidInFull'
+            when 'D' then 'pendingApproval'
+            when 'E' then 'rejected'
+            else source.status
+        end as invoice_status,
+        source.memo,
 
         ---------- numerics
-        cast(foreigntotal as decimal(18, 2)) as total_amount,
-        upper(currency) as total_currency,
+        cast(source.foreigntotal as decimal(18, 2)) as total_amount,
+        currencies.currency_code as total_currency,
 
         ---------- dates
-        cast(trandate as date) as invoiced_on,
-        cast(createddate as timestamp with time zone) at time zone 'UTC' as created_at,
-        cast(lastmodifieddate as timestamp with time zone) at time zone 'UTC' as updated_at,
+        cast(source.trandate as date) as invoiced_on,
+        cast(source.createddate as timestamp with time zone) at time zone 'UTC' as created_at,
+        cast(source.lastmodifieddate as timestamp with time zone) at time zone 'UTC' as updated_at,
 
         ---------- flags
-        status = 'pendingApproval' as is_draft,
-        status = 'paidInFull' as is_paid_in_full
+        source.status = 'D' as is_draft,
+        source.status = 'B' as is_paid_in_full
 
     from source
+    left join currencies on currencies.currency_id = cast(source.currency as bigint)
 
 )
 

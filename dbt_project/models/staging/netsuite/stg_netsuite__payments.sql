@@ -1,9 +1,9 @@
 {#-
     ERP customer payments (SuiteQL transaction of type CustPymt), one row per payment; the total
-    is positive, the money received. What it paid is in stg_netsuite__transaction_links.
+    is the money received, positive (the absolute foreigntotal). What it paid is in
+    stg_netsuite__transaction_links: one payment may pay several invoices. Status letters:
+    A unapproved, B not deposited, C deposited.
 -#}
-
-{%- set optional = optional_columns(source('netsuite', 'payments'), ['externalid', 'memo', 'custbody_project_code']) %}
 
 with
 
@@ -13,32 +13,43 @@ source as (
 
 ),
 
+currencies as (
+
+    select * from {{ ref('stg_netsuite__currencies') }}
+
+),
+
 renamed as (
 
     select
 
         ---------- ids
-        cast(id as bigint) as payment_id,
-        tranid as payment_number,
-        cast({{ optional['externalid'] }} as {{ dbt.type_string() }}) as external_id,
-        cast(entity as bigint) as erp_customer_id,
-        nullif(trim(cast({{ optional['custbody_project_code'] }} as {{ dbt.type_string() }})), '')
-            as project_code,
+        cast(source.id as bigint) as payment_id,
+        source.tranid as payment_number,
+        source.externalid as external_id,
+        cast(source.entity as bigint) as erp_customer_id,
+        nullif(trim(source.custbody_project_code), '') as project_code,
 
         ---------- text
-        status as payment_status,
-        cast({{ optional['memo'] }} as {{ dbt.type_string() }}) as memo,
+        case source.status
+            when 'A' then 'unapproved'
+            when 'B' then 'undeposited'
+            when 'C' then 'deposited'
+            else source.status
+        end as payment_status,
+        source.memo,
 
         ---------- numerics
-        cast(foreigntotal as decimal(18, 2)) as total_amount,
-        upper(currency) as total_currency,
+        abs(cast(source.foreigntotal as decimal(18, 2))) as total_amount,
+        currencies.currency_code as total_currency,
 
         ---------- dates
-        cast(trandate as date) as paid_on,
-        cast(createddate as timestamp with time zone) at time zone 'UTC' as created_at,
-        cast(lastmodifieddate as timestamp with time zone) at time zone 'UTC' as updated_at
+        cast(source.trandate as date) as paid_on,
+        cast(source.createddate as timestamp with time zone) at time zone 'UTC' as created_at,
+        cast(source.lastmodifieddate as timestamp with time zone) at time zone 'UTC' as updated_at
 
     from source
+    left join currencies on currencies.currency_id = cast(source.currency as bigint)
 
 )
 

@@ -1,4 +1,8 @@
-{#- The firm's legal entities (ERP subsidiaries), one row each, with the currency each keeps its books in. -#}
+{#-
+    The firm's legal entities (ERP subsidiaries), one row each, with the currency each keeps its
+    books in (an internal id in SuiteQL; here its ISO code). SuiteQL exposes no last-modified
+    date on subsidiaries: the source reads them whole and updated_at stays empty.
+-#}
 
 with
 
@@ -8,22 +12,29 @@ source as (
 
 ),
 
+currencies as (
+
+    select * from {{ ref('stg_netsuite__currencies') }}
+
+),
+
 renamed as (
 
     select
 
         ---------- ids
-        cast(id as bigint) as erp_subsidiary_id,
+        cast(source.id as bigint) as erp_subsidiary_id,
 
         ---------- text
-        name as subsidiary_name,
-        upper(currency) as subsidiary_currency,
-        upper(country) as country_code,
+        source.name as subsidiary_name,
+        currencies.currency_code as subsidiary_currency,
+        upper(source.country) as country_code,
 
         ---------- dates
-        cast(lastmodifieddate as timestamp with time zone) at time zone 'UTC' as updated_at
+        cast(null as timestamp) as updated_at
 
     from source
+    left join currencies on currencies.currency_id = cast(source.currency as bigint)
 
 )
 

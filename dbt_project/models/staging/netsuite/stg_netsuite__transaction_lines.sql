@@ -1,24 +1,18 @@
 {#-
-    Every ERP transaction line, one row per line: SuiteQL's transactionline holds the lines of
-    every transaction type, so the raw `invoice_lines` table carries credit memo lines too. Each
-    line gets its transaction's type and currency from the header it belongs to.
-
-    Signs are as billed: a charge on an invoice and a credit on a credit memo are both positive
-    (the sandbox ERP, and the values the reverse sync writes). A real tenant's transactionline
-    carries posting signs instead (income lines of an invoice negative) and has mainline and tax
-    lines too: to be mapped before pointing at one (issue #4).
+    The item lines of ERP invoices and credit memos, one row per line. SuiteQL's transactionline
+    holds every line of every transaction type, the main line and tax lines included; the source
+    reads only the item lines (mainline and taxline 'F') of CustInvc and CustCred, each with its
+    transaction's type (transactiontype). Amounts carry NetSuite's posting signs there: an
+    invoice's income lines are credits (quantity and amount negative), a credit memo's are
+    debits (positive). Here both are turned positive, as billed: a charge on an invoice and a
+    credit on a credit memo. The line's currency is its transaction's, from the header.
 
     Replaced lines: when a record is re-written (a draft invoice upserted with new content), the
     ERP replaces its lines under new keys. dlt merges on the key and never sees the old lines
     go, so they linger in raw. A line older than its transaction's last line write is dropped
     when, and only when, that makes the lines add up to the header total again; any other
     mismatch is left in place for the tests to see.
-
-    custcol_expense_id and custcol_milestone_id read as null while the raw table lacks them
-    (the source does not select them yet; SuiteQL also leaves a field out when it is null).
 -#}
-
-{%- set optional = optional_columns(source('netsuite', 'invoice_lines'), ['custcol_expense_id', 'custcol_milestone_id']) %}
 
 with
 
@@ -40,19 +34,17 @@ credit_memos as (
 
 ),
 
-payments as (
+currencies as (
 
-    {{ latest_by_key(source('netsuite', 'payments'), 'id') }}
+    select * from {{ ref('stg_netsuite__currencies') }}
 
 ),
 
 headers as (
 
-    select id, 'invoice' as transaction_type, currency, foreigntotal from invoices
+    select id, currency, foreigntotal from invoices
     union all
-    select id, 'credit_memo' as transaction_type, currency, foreigntotal from credit_memos
-    union all
-    select id, 'payment' as transaction_type, currency, foreigntotal from payments
+    select id, currency, foreigntotal from credit_memos
 
 ),
 
@@ -64,21 +56,28 @@ renamed as (
         cast(source.uniquekey as bigint) as transaction_line_id,
         cast(source."transaction" as bigint) as transaction_id,
         cast(source.custcol_time_entry_id as bigint) as time_entry_id,
-        cast({{ optional['custcol_expense_id'] }} as bigint) as expense_id,
-        cast({{ optional['custcol_milestone_id'] }} as bigint) as milestone_id,
+        cast(source.custcol_expense_id as bigint) as expense_id,
+        cast(source.custcol_milestone_id as bigint) as milestone_id,
         cast(source.linesequencenumber as integer) as line_number,
 
         ---------- text
-        headers.transaction_type,
-        source.item,
+        case source.transactiontype
+            when 'CustInvc' then 'invoice'
+            when 'CustCred' then 'credit_memo'
+            when 'CustPymt' then 'payment'
+        end as transaction_type,
+        coalesce(source.itemname, source.item) as item,
         source.memo,
 
         ---------- numerics
-        cast(source.quantity as decimal(18, 4)) as quantity,
+        -- posting signs to billed signs: an invoice line's negative amount is a positive charge
+        case when source.transactiontype = 'CustInvc' then -1 else 1 end
+            * cast(source.quantity as decimal(18, 4)) as quantity,
         cast(source.rate as decimal(18, 2)) as rate_amount,
-        cast(source.foreignamount as decimal(18, 2)) as line_amount,
-        upper(headers.currency) as line_currency,
-        cast(headers.foreigntotal as decimal(18, 2)) as transaction_total_amount,
+        case when source.transactiontype = 'CustInvc' then -1 else 1 end
+            * cast(source.foreignamount as decimal(18, 2)) as line_amount,
+        currencies.currency_code as line_currency,
+        abs(cast(headers.foreigntotal as decimal(18, 2))) as transaction_total_amount,
 
         ---------- dates
         cast(source.linelastmodifieddate as timestamp with time zone) at time zone 'UTC'
@@ -86,6 +85,7 @@ renamed as (
 
     from source
     left join headers on headers.id = source."transaction"
+    left join currencies on currencies.currency_id = cast(headers.currency as bigint)
 
 ),
 
@@ -130,9 +130,9 @@ select
     transaction_type,
     item,
     memo,
-    quantity,
+    cast(quantity as decimal(18, 4)) as quantity,
     rate_amount,
-    line_amount,
+    cast(line_amount as decimal(18, 2)) as line_amount,
     line_currency,
     updated_at
 from current_lines
