@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -142,7 +143,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     SOURCES__<SYSTEM>__BASE_URL / __ACCESS_TOKEN / __ACCOUNT_ID / __COMPANY
                        point one system at a real tenant (dlt's own naming, so the same
                        variables work for a bare dlt pipeline; BambooHR's API key goes in
-                       ACCESS_TOKEN)
+                       ACCESS_TOKEN); or the same keys under [sources.<system>] in
+                       .dlt/secrets.toml / .dlt/config.toml (see SourceValues)
     SOURCES__NETSUITE__CONSUMER_KEY / __CONSUMER_SECRET / __TOKEN_ID / __TOKEN_SECRET
                        NetSuite token-based auth (with __ACCOUNT_ID, the realm); without them
                        __ACCESS_TOKEN is an OAuth 2.0 bearer token. The sandbox's own TBA
@@ -155,14 +157,14 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     defaults = sandbox_endpoints(sandbox_url, env.get("PSA_SANDBOX_TOKEN", SANDBOX_TOKEN))
     sources = {}
     for system, default in defaults.items():
-        prefix = f"SOURCES__{system.upper()}__"
+        given = SourceValues(env, system, read_dlt_files=environ is None)
         sources[system] = SourceEndpoint(
-            base_url=env.get(prefix + "BASE_URL", default.base_url),
-            access_token=env.get(prefix + "ACCESS_TOKEN", default.access_token),
-            account_id=env.get(prefix + "ACCOUNT_ID", default.account_id),
-            company=env.get(prefix + "COMPANY", default.company),
-            date_format=env.get(prefix + "DATE_FORMAT"),
-            **_tba_credentials(env, prefix, default),
+            base_url=given.get("base_url", default.base_url),
+            access_token=given.get("access_token", default.access_token),
+            account_id=given.get("account_id", default.account_id),
+            company=given.get("company", default.company),
+            date_format=given.get("date_format"),
+            **_tba_credentials(given, default),
         )
     return Settings(
         data_dir=Path(env.get("PSA_DATA_DIR", PROJECT_ROOT / "data")).resolve(),
@@ -176,13 +178,37 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     )
 
 
-def _tba_credentials(env, prefix: str, default: SourceEndpoint) -> dict[str, str | None]:
-    """NetSuite's TBA credentials from the environment; the sandbox's only while the
-    environment names no NetSuite credential at all (a real tenant's OAuth 2.0 token must not
-    be paired with the sandbox's TBA keys)."""
-    given = {name: env.get(prefix + name.upper()) for name in NETSUITE_TBA_FIELDS}
-    if any(given.values()) or prefix + "ACCESS_TOKEN" in env:
-        return given
+@dataclass(frozen=True)
+class SourceValues:
+    """One system's settings where dlt looks for them: the environment
+    (`SOURCES__<SYSTEM>__<NAME>`), then `.dlt/secrets.toml` and `.dlt/config.toml`
+    (`[sources.<system>]`, in the working directory or DLT_PROJECT_DIR), so a credential never
+    has to be written into code or the Dagster UI. The files are read only for the process's
+    own environment, never for an environment a test hands in."""
+
+    env: Mapping[str, str]
+    system: str
+    read_dlt_files: bool
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        value = self.env.get(f"SOURCES__{self.system.upper()}__{name.upper()}")
+        if value is None and self.read_dlt_files:
+            import dlt  # only the real process reads dlt's files
+
+            key = f"sources.{self.system}.{name}"
+            value = dlt.secrets.get(key) or dlt.config.get(key)
+        return default if value is None else str(value)
+
+    def names_any(self, *names: str) -> bool:
+        return any(self.get(name) is not None for name in names)
+
+
+def _tba_credentials(given: SourceValues, default: SourceEndpoint) -> dict[str, str | None]:
+    """NetSuite's TBA credentials as configured; the sandbox's only while no NetSuite
+    credential is configured at all (a real tenant's OAuth 2.0 token must not be paired with
+    the sandbox's TBA keys)."""
+    if given.names_any("access_token", *NETSUITE_TBA_FIELDS):
+        return {name: given.get(name) for name in NETSUITE_TBA_FIELDS}
     return {name: getattr(default, name) for name in NETSUITE_TBA_FIELDS}
 
 

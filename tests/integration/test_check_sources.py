@@ -9,10 +9,10 @@ from pathlib import Path
 
 import requests
 
-from psa_pipeline.sandbox.server import free_port
+from psa_pipeline.sandbox.server import SandboxServer, free_port, open_firm
 from psa_pipeline.settings import SYSTEMS
 from psa_pipeline.sources.probes import check_sources
-from tests.helpers import settings_for
+from tests.helpers import SMALL_FIRM, settings_for
 
 CLI = str(Path(sys.executable).with_name("psa-pipeline"))
 
@@ -85,3 +85,26 @@ def test_the_command_exits_non_zero_when_something_is_wrong(sandbox, tmp_path):
     assert fine.returncode == 0 and "every source answers" in fine.stdout
     refused = run(("SOURCES__HUBSPOT__ACCESS_TOKEN", "not-the-token"))
     assert refused.returncode == 1 and refused_credential(refused.stdout)
+
+
+def test_credentials_can_live_in_dlt_secrets_toml(tmp_path):
+    """A token in .dlt/secrets.toml (never in code, never in the Dagster UI) reaches every
+    source: the sandbox takes only that token, and nothing else names it."""
+    store = open_firm(SMALL_FIRM, tmp_path / "sandbox")
+    token = "only-in-secrets-toml"
+    (tmp_path / ".dlt").mkdir()
+    (tmp_path / ".dlt" / "secrets.toml").write_text(
+        "".join(f'[sources.{system}]\naccess_token = "{token}"\n' for system in SYSTEMS)
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SOURCES__", "PSA_"))}
+    with SandboxServer(store, token=token) as server:
+        checked = subprocess.run(
+            [CLI, "check-sources"],
+            cwd=tmp_path,
+            env={**env, "PSA_SANDBOX_URL": server.url, "PSA_DATA_DIR": str(tmp_path)},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "every source answers" in checked.stdout
