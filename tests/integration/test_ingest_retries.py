@@ -118,23 +118,26 @@ def test_a_system_that_stays_down_fails_the_run_clearly_and_keeps_its_cursor(
         )
 
 
+def answers_through(session, url: str, headers: dict, requests_sent: int) -> list[tuple]:
+    """(time, status, headers) of every answer the session got, retries included, while it
+    sent `requests_sent` requests that each ended in a 200."""
+    answers: list[tuple] = []
+
+    def stamp(response, *args, **kwargs):
+        answers.append((time.monotonic(), response.status_code, response.headers))
+
+    for _ in range(requests_sent):
+        response = session.get(url, headers=headers, hooks={"response": [stamp]})
+        assert response.status_code == 200
+    return answers
+
+
 def test_throttled_requests_wait_as_long_as_retry_after_says(sandbox):
     """429 and 503 come with Retry-After: 1 s; the backoff alone would wait under 0.3 s."""
     set_faults(sandbox, {"harvest": {"http_429": 0.3, "http_503": 0.3}})
     session = RetryingSession("harvest", RetryPolicy(10, base_delay_s=0.001, max_delay_s=5))
-    answers: list[tuple[float, int]] = []
-
-    def stamp(response, *args, **kwargs):
-        answers.append((time.monotonic(), response.status_code))
-
-    for _ in range(5):
-        response = session.get(
-            f"{sandbox.url}/harvest/v2/users",
-            headers=HARVEST_AUTH,
-            hooks={"response": [stamp]},
-        )
-        assert response.status_code == 200
-    throttled = [i for i, (_, status) in enumerate(answers) if status in (429, 503)]
+    answers = answers_through(session, f"{sandbox.url}/harvest/v2/users", HARVEST_AUTH, 5)
+    throttled = [i for i, (_, status, _) in enumerate(answers) if status in (429, 503)]
     assert {answers[i][1] for i in throttled} == {429, 503}
     for i in throttled:
         assert answers[i + 1][0] - answers[i][0] >= RETRY_AFTER_SECONDS
@@ -146,22 +149,13 @@ def test_a_throttled_hubspot_waits_out_its_rate_limit_window(sandbox):
     the session waits a window (capped here at 1.5 s), not the near-zero backoff."""
     set_faults(sandbox, {"hubspot": {"http_429": 0.5}})
     session = RetryingSession("hubspot", RetryPolicy(10, base_delay_s=0.001, max_delay_s=1.5))
-    answers: list[tuple[float, int]] = []
-
-    def stamp(response, *args, **kwargs):
-        answers.append((time.monotonic(), response.status_code))
-
-    for _ in range(4):
-        response = session.get(
-            f"{sandbox.url}/hubspot/crm/v3/objects/deals",
-            headers=AUTH,
-            hooks={"response": [stamp]},
-        )
-        assert response.status_code == 200
-    throttled = [i for i, (_, status) in enumerate(answers) if status == 429]
+    answers = answers_through(session, f"{sandbox.url}/hubspot/crm/v3/objects/deals", AUTH, 4)
+    throttled = [i for i, (_, status, _) in enumerate(answers) if status == 429]
     assert throttled
     for i in throttled:
-        assert "Retry-After" not in response.headers
+        headers = answers[i][2]
+        assert "Retry-After" not in headers
+        assert headers["X-HubSpot-RateLimit-Interval-Milliseconds"] == "10000"
         assert answers[i + 1][0] - answers[i][0] >= 1.5
 
 
