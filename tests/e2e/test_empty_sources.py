@@ -23,6 +23,8 @@ from tests.helpers import settings_for, start_sandbox
 
 pytestmark = pytest.mark.slow
 
+# what a brand-new account of the vendor has all the same: NetSuite's currency list
+IN_EVERY_ACCOUNT = {("netsuite", "currencies")}
 MARTS = (
     "project_margin_monthly",
     "backlog_monthly",
@@ -87,7 +89,7 @@ def test_a_firm_with_empty_systems_refreshes_cleanly(empty, tmp_path):
                 for table, columns in declared_columns(system).items():
                     assert table in landed, f"raw_{system}.{table} was not created"
                     assert columns <= landed[table], (system, table, columns - landed[table])
-                    if system in empty:
+                    if system in empty and (system, table) not in IN_EVERY_ACCOUNT:
                         rows = conn.execute(f"select count(*) from raw_{system}.{table}")
                         assert rows.fetchone()[0] == 0, (system, table)
             marts = warehouse_columns(conn, "marts")

@@ -10,11 +10,16 @@
     rate of the two quotes in force that day, rounded to 8 places. The days run on past the later
     of the last quote and today by `fx_forward_days` (about three years by default: planned
     milestones, contract ends), at the latest quote, so dated plans convert too.
+
+    The reporting currency is worth one of itself on every day, quoted or not: an ERP with no
+    quotes yet (a new tenant) still reports amounts in its own currency; from `fx_calendar_start`
+    (2000-01-01) when there is no quote at all.
 -#}
 
 {%- set reporting_currency = var('reporting_currency') | upper %}
 {%- set today = 'cast(' ~ dbt.current_timestamp() ~ ' as date)' %}
 {%- set forward_days = var('fx_forward_days', 1100) | int %}
+{%- set calendar_start = "cast('" ~ var('fx_calendar_start', '2000-01-01') ~ "' as date)" %}
 
 with
 
@@ -81,9 +86,12 @@ quote_spans as (
 calendar_bounds as (
 
     select
-        min(effective_on) as first_on,
-        {{ dbt.datediff('min(effective_on)', 'greatest(max(effective_on), ' ~ today ~ ')', 'day') }}
-            + {{ forward_days }} as day_count
+        coalesce(min(effective_on), {{ calendar_start }}) as first_on,
+        {{ dbt.datediff(
+            'coalesce(min(effective_on), ' ~ calendar_start ~ ')',
+            'greatest(coalesce(max(effective_on), ' ~ today ~ '), ' ~ today ~ ')',
+            'day',
+        ) }} + {{ forward_days }} as day_count
     from quote_spans
 
 ),
@@ -149,7 +157,17 @@ reporting as (
 
 ),
 
-final as (
+unquoted_reporting_days as (
+
+    -- the days the reporting currency has no quote of its own (none at all, or before its first)
+    select calendar.rate_on
+    from calendar
+    left join reporting on reporting.rate_on = calendar.rate_on
+    where reporting.rate_on is null
+
+),
+
+converted as (
 
     select
 
@@ -186,6 +204,29 @@ final as (
     inner join reporting
         on reporting.rate_on = rates_to_base.rate_on
         and reporting.base_currency = rates_to_base.base_currency
+
+),
+
+reporting_itself as (
+
+    select
+        {{ dbt.concat(["'" ~ reporting_currency ~ "'", "'-'", dbt.safe_cast('rate_on', dbt.type_string())]) }}
+            as fx_rate_id,
+        rate_on,
+        '{{ reporting_currency }}' as currency,
+        '{{ reporting_currency }}' as reporting_currency,
+        cast(1 as decimal(18, 8)) as fx_rate,
+        rate_on as quoted_on,
+        false as is_carried_forward
+    from unquoted_reporting_days
+
+),
+
+final as (
+
+    select * from converted
+    union all
+    select * from reporting_itself
 
 )
 

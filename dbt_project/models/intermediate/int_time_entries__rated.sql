@@ -10,8 +10,10 @@
       entity that employs them.
 
     The Harvest user is resolved to the HR employee by int_resources__matched. An entry on a
-    code no contract knows (a stray Harvest code) has no contract rate; an entry whose person HR
-    does not know has no role, so no contract rate, and no cost rate.
+    code no contract knows (a stray Harvest code) has no contract rate. An entry whose person HR
+    does not know (a firm that has not connected its HR system yet, a contractor) has no role to
+    read the contract's rate card at, and no cost rate: on a contracted project it is billed at
+    the rate the time tool holds for it, the best evidence there is of what it bills.
 -#}
 
 with
@@ -139,6 +141,34 @@ cost_rate_on_day as (
 
 ),
 
+bill_rates as (
+
+    -- the contract's rate at the person's role; without a role, the time tool's own rate
+    select
+        time_entries.time_entry_id,
+        cast(
+            case
+                when contract_rate_on_day.time_entry_id is not null
+                    then contract_rate_on_day.bill_rate_amount
+                when people.role_key is null and contract_of_project.project_code is not null
+                    then time_entries.bill_rate_amount
+            end
+            as decimal(18, 2)
+        ) as bill_rate_amount,
+        case
+            when contract_rate_on_day.time_entry_id is not null
+                then contract_rate_on_day.bill_rate_currency
+            when people.role_key is null and contract_of_project.project_code is not null
+                then time_entries.bill_rate_currency
+        end as bill_rate_currency
+    from time_entries
+    left join people on people.time_entry_id = time_entries.time_entry_id
+    left join contract_rate_on_day
+        on contract_rate_on_day.time_entry_id = time_entries.time_entry_id
+    left join contract_of_project on contract_of_project.project_code = time_entries.project_code
+
+),
+
 final as (
 
     select
@@ -167,13 +197,13 @@ final as (
         time_entries.bill_rate_currency as entry_rate_currency,
         cast(round(time_entries.hours * time_entries.bill_rate_amount, 2) as decimal(18, 2))
             as entry_amount,
-        contract_rate_on_day.bill_rate_amount,
-        contract_rate_on_day.bill_rate_currency,
+        bill_rates.bill_rate_amount,
+        bill_rates.bill_rate_currency,
         cast(
             case
                 when time_entries.is_billable
-                    then round(time_entries.hours * contract_rate_on_day.bill_rate_amount, 2)
-                when contract_rate_on_day.bill_rate_amount is not null then 0
+                    then round(time_entries.hours * bill_rates.bill_rate_amount, 2)
+                when bill_rates.bill_rate_amount is not null then 0
             end
             as decimal(18, 2)
         ) as bill_amount,
@@ -200,6 +230,7 @@ final as (
         on contract_rate_on_day.time_entry_id = time_entries.time_entry_id
     left join contract_of_project on contract_of_project.project_code = time_entries.project_code
     left join cost_rate_on_day on cost_rate_on_day.time_entry_id = time_entries.time_entry_id
+    left join bill_rates on bill_rates.time_entry_id = time_entries.time_entry_id
 
 )
 

@@ -40,7 +40,7 @@ renamed as (
         source.memo,
 
         ---------- numerics
-        abs(cast(source.foreigntotal as decimal(18, 2))) as total_amount,
+        cast(abs(cast(source.foreigntotal as decimal(18, 2))) as decimal(18, 2)) as total_amount,
         currencies.currency_code as total_currency,
 
         ---------- dates

@@ -71,13 +71,20 @@ renamed as (
 
         ---------- numerics
         -- posting signs to billed signs: an invoice line's negative amount is a positive charge
-        case when source.transactiontype = 'CustInvc' then -1 else 1 end
-            * cast(source.quantity as decimal(18, 4)) as quantity,
+        cast(
+            case when source.transactiontype = 'CustInvc' then -1 else 1 end
+            * cast(source.quantity as decimal(18, 4))
+            as decimal(18, 4)
+        ) as quantity,
         cast(source.rate as decimal(18, 2)) as rate_amount,
-        case when source.transactiontype = 'CustInvc' then -1 else 1 end
-            * cast(source.foreignamount as decimal(18, 2)) as line_amount,
+        cast(
+            case when source.transactiontype = 'CustInvc' then -1 else 1 end
+            * cast(source.foreignamount as decimal(18, 2))
+            as decimal(18, 2)
+        ) as line_amount,
         currencies.currency_code as line_currency,
-        abs(cast(headers.foreigntotal as decimal(18, 2))) as transaction_total_amount,
+        cast(abs(cast(headers.foreigntotal as decimal(18, 2))) as decimal(18, 2))
+            as transaction_total_amount,
 
         ---------- dates
         cast(source.linelastmodifieddate as timestamp with time zone) at time zone 'UTC'

@@ -48,7 +48,7 @@ renamed as (
         end as link_type,
 
         ---------- numerics
-        abs(cast(source.foreignamount as decimal(18, 2))) as applied_amount,
+        cast(abs(cast(source.foreignamount as decimal(18, 2))) as decimal(18, 2)) as applied_amount,
         currencies.currency_code as applied_currency,
 
         ---------- dates
