@@ -314,8 +314,8 @@ def render(report: DemoReport) -> str:
     lines += _failure_lines(report)
     lines += [
         "Rows in the warehouse, per source table:",
-        *(f"  {name:<24}{rows:>10,}" for name, rows in report.raw_rows.items()),
-        f"  kept aside in quarantine{report.quarantined:>10,}   (raw_<system>.quarantine; "
+        *(f"  {name:<32}{rows:>10,}" for name, rows in report.raw_rows.items()),
+        f"  {'kept aside in quarantine':<32}{report.quarantined:>10,}   (raw_<system>.quarantine; "
         f"the sandbox broke {report.malformed_injected})",
         "",
         f"Checks in the refresh run: {report.checks_passed} passed, "

@@ -465,9 +465,9 @@ class LandPages(ItemTransform):
             table = dlt.current.source_schema().tables.get(self.resource, {})
             columns = table.get("columns", {})
             self._stored_key_types = {
-                key: columns[key]["data_type"]
+                key: columns[column_name(key)]["data_type"]
                 for key in self.keys
-                if columns.get(key, {}).get("data_type")
+                if columns.get(column_name(key), {}).get("data_type")
             }
         return self._stored_key_types
 
@@ -526,7 +526,8 @@ def landed_resources(
     }
     for described in config["resources"]:
         # hints by the warehouse's names (dlt takes a dotted `properties.amount` literally),
-        # each its own dict: dlt writes the column's name and key flags into the one it gets
+        # each its own dict: dlt writes the column's name and key flags into the one it gets.
+        # Keys stay the records' own names: dlt's cursor deduplicates records by them.
         described["columns"] = {
             column_name(name): dict(hint) for name, hint in described.get("columns", {}).items()
         }
