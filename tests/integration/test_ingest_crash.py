@@ -395,8 +395,11 @@ class LeftBehind:
         pipeline = settings.dlt_pipelines_dir / f"psa_{system}"
 
         def packages(folder: str) -> list[str]:
+            """Load packages are folders. A kill can also leave an empty file beside them:
+            dlt writes a package's state through a temporary file at the folder's top
+            (`FileStorage.save_atomic`), and another loader thread may be inside that write."""
             path = pipeline / folder
-            found = sorted(p for p in path.iterdir()) if path.exists() else []
+            found = sorted(p for p in path.iterdir() if p.is_dir()) if path.exists() else []
             return [p.name for p in found if not only_updates_dlt_state(p)]
 
         def load_ids(conn, table: str, column: str) -> set[str]:
