@@ -12,6 +12,9 @@ from dagster_dbt import DbtCliResource
 from dagster_dlt import DagsterDltResource
 
 from psa_pipeline.automation.jobs import erp_sync_job, nightly_refresh, refresh_warehouse_job
+from psa_pipeline.dashboard.exposures import dashboard_pages
+from psa_pipeline.dashboard.held_back import publication_held_back
+from psa_pipeline.dashboard.publish import PublicationTarget, published_marts
 from psa_pipeline.ingest.assets import ingest_assets
 from psa_pipeline.ingest.monthly import reload_month_job
 from psa_pipeline.ingest.resources import ApiEndpoint, SourceSystems
@@ -40,10 +43,18 @@ def build_resources(settings: Settings) -> dict:
         ),
         "dlt_runner": DagsterDltResource(),
         "source_systems": SourceSystems(**endpoints),
+        "publication": PublicationTarget(path=str(settings.published_path)),
     }
 
 
-ASSETS = [*ingest_assets, staging_models, mart_models, erp_sync_invoices]
+ASSETS = [
+    *ingest_assets,
+    staging_models,
+    mart_models,
+    erp_sync_invoices,
+    published_marts,
+    dashboard_pages,
+]
 ASSET_CHECKS = quality_checks
 
 
@@ -53,7 +64,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         asset_checks=ASSET_CHECKS,
         jobs=[refresh_warehouse_job, erp_sync_job, reload_month_job],
         schedules=[nightly_refresh],
-        sensors=[billing_corrections_sensor],
+        sensors=[billing_corrections_sensor, publication_held_back],
         resources=build_resources(settings),
         executor=dg.in_process_executor,
     )

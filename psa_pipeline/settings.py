@@ -86,6 +86,11 @@ class Settings:
         return self.data_dir / "warehouse.duckdb"
 
     @property
+    def published_path(self) -> Path:
+        """The dashboard's read-only copy of the marts (psa_pipeline/dashboard/publish.py)."""
+        return self.data_dir / "published" / "dashboard.duckdb"
+
+    @property
     def dlt_pipelines_dir(self) -> Path:
         return self.data_dir / "dlt"
 

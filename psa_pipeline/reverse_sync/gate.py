@@ -32,8 +32,14 @@ HISTORY_DEPTH = 20  # planned-but-never-run records to look past before giving u
 
 @dataclass
 class GateVerdict:
-    problems: list[str] = field(default_factory=list)  # reasons to refuse
+    failed: list[str] = field(default_factory=list)  # checks whose latest result is a failure
+    stale: list[str] = field(default_factory=list)  # never evaluated, or not since a change
     waiting: list[str] = field(default_factory=list)  # checks still running: ask again later
+
+    @property
+    def problems(self) -> list[str]:
+        """Reasons to refuse, failures first: one failure explains the stale checks after it."""
+        return self.failed + self.stale
 
     @property
     def open(self) -> bool:
@@ -68,19 +74,19 @@ def sync_gate(instance: dg.DagsterInstance, asset_key: dg.AssetKey, run_id: str)
     materialised = LatestMaterialisations(instance, graph)
     for key in check_keys:
         name = f"{key.asset_key.to_user_string()}:{key.name}"
-        record, in_progress = _latest_completed(instance, key)
+        record, in_progress = latest_completed(instance, key)
         if in_progress:
             verdict.waiting.append(f"{name} is being evaluated")
         elif record is None:
-            verdict.problems.append(f"{name} has never been evaluated")
+            verdict.stale.append(f"{name} has never been evaluated")
         elif record.status != AssetCheckExecutionRecordStatus.SUCCEEDED:
-            verdict.problems.append(
+            verdict.failed.append(
                 f"{name} is {record.status.value} (run {record.run_id}){_why(record)}"
             )
         elif key.asset_key == asset_key and record.run_id != run_id:
-            verdict.problems.append(f"{name} was not evaluated in run {run_id}, which built it")
+            verdict.stale.append(f"{name} was not evaluated in run {run_id}, which built it")
         elif changed := materialised.changed_since(key.asset_key, record.event.timestamp):
-            verdict.problems.append(f"{name} has not been evaluated since {changed} changed")
+            verdict.stale.append(f"{name} has not been evaluated since {changed} changed")
     return verdict
 
 
@@ -90,7 +96,7 @@ def _why(record: AssetCheckExecutionRecord) -> str:
     return f": {evaluation.description}" if evaluation and evaluation.description else ""
 
 
-def _latest_completed(
+def latest_completed(
     instance: dg.DagsterInstance, key: dg.AssetCheckKey
 ) -> tuple[AssetCheckExecutionRecord | None, bool]:
     """The newest evaluation with a result, and whether a newer one is still under way."""

@@ -6,15 +6,19 @@ the firm serves one record gone bad, over real HTTP, and the refresh runs again 
 """
 
 import dataclasses
+import json
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 import pytest
 import requests
 
+from psa_pipeline.dashboard.held_back import publication_held_back
+from psa_pipeline.dashboard.publish import published_marts
 from psa_pipeline.definitions import ASSET_CHECKS, ASSETS, build_definitions
 from psa_pipeline.quality.checks import CHECK_NAME, TOOLING_FAILURE, build_check
 from psa_pipeline.quality.suites import SUITES, not_null
@@ -73,6 +77,24 @@ class Firm:
         log = requests.get(f"{self.server.url}/_sandbox/requests", timeout=10).json()["requests"]
         assert not [entry for entry in log if entry["method"] == "PUT"]
         return tick.skip_message
+
+    def published_at(self):
+        published = self.defs.resources["publication"].file
+        with duckdb.connect(str(published), read_only=True) as conn:
+            return conn.execute("select published_at from publication.info").fetchone()[0]
+
+    def held_back_after(self, run: dg.ExecuteInProcessResult) -> dict:
+        """What the failure sensor tells the dashboard about a failed run."""
+        context = dg.build_run_status_sensor_context(
+            sensor_name=publication_held_back.name,
+            dagster_instance=self.instance,
+            dagster_run=run.dagster_run,
+            dagster_event=run.get_run_failure_event(),
+            resources={"publication": self.defs.resources["publication"]},
+        ).for_run_failure()
+        publication_held_back(context)
+        held_back = self.defs.resources["publication"].file.with_name("held_back.json")
+        return json.loads(held_back.read_text())
 
     def assert_nothing_downstream_of(self, key: dg.AssetKey, run: dg.ExecuteInProcessResult):
         """No asset built on `key` was built. The ingest went on: every raw table was loaded.
@@ -140,6 +162,7 @@ def test_a_failed_dbt_test_stops_the_sensor_and_the_sync(firm):
     entry names its project by id only): a well-formed record (it lands, it is not
     quarantined) that no money may be computed from; dbt's not_null on staging stops it."""
     rewrite_one_time_entry(firm.server, "project_id = 999999999")
+    published_at = firm.published_at()
     second = firm.refresh()
     assert not second.success
     failed = {e.asset_check_key for e in failed_checks(second)}
@@ -152,6 +175,24 @@ def test_a_failed_dbt_test_stops_the_sensor_and_the_sync(firm):
     # but what it was built from is now known to be bad
     message = firm.assert_nothing_reaches_the_erp()
     assert f"{PROJECT_CODE_CHECK.name} is FAILED" in message
+
+    # the dashboard keeps the green figures and says why newer ones were held back
+    assert firm.published_at() == published_at
+    held_back = firm.held_back_after(second)
+    assert held_back["run_id"] == second.run_id
+    failed_check = f"check stg_harvest__time_entries:{PROJECT_CODE_CHECK.name} failed"
+    assert failed_check in held_back["reasons"]
+    # and publishing by hand is refused like the sync, for the same reason
+    by_hand = dg.materialize(
+        [published_marts],
+        resources=firm.defs.resources,
+        instance=firm.instance,
+        raise_on_error=False,
+    )
+    assert not by_hand.success and firm.published_at() == published_at
+    held_back = firm.held_back_after(by_hand)
+    assert held_back["run_id"] == by_hand.run_id
+    assert any(f"{PROJECT_CODE_CHECK.name} is FAILED" in r for r in held_back["reasons"]), held_back
 
 
 def test_a_failed_expectation_on_a_raw_table_blocks_everything_downstream(firm):

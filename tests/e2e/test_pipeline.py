@@ -78,7 +78,9 @@ def test_every_asset_materialises_and_every_check_passes(pipeline):
     assert pipeline.result.success
     graph = pipeline.defs.resolve_asset_graph()
     materialised = {e.asset_key for e in pipeline.result.get_asset_materialization_events()}
-    assert materialised == set(graph.get_all_asset_keys())
+    assert materialised == set(graph.materializable_asset_keys)
+    # the rest are the dashboard's pages, which read the published copy on demand
+    assert {key.path[0] for key in graph.get_all_asset_keys() - materialised} == {"dashboard"}
     evaluations = pipeline.result.get_asset_check_evaluations()
     assert {e.asset_check_key for e in evaluations} == set(graph.asset_check_keys)
     assert [e.asset_check_key for e in evaluations if not e.passed] == []
@@ -125,6 +127,35 @@ def test_the_sync_put_each_correction_in_the_erp_once(pipeline):
         assert [[line[f] for f in fields] for line in stored["item"]["items"]] == [
             [line[f] for f in fields] for line in sent["item"]["items"]
         ]
+
+
+def test_the_published_copy_holds_every_mart_as_built_and_the_checks_behind_it(pipeline):
+    """The dashboard's copy: each mart and the sync ledger row for row, the as-of date and
+    exchange rates of the build, and every check behind each mart passed."""
+    tables = pipeline.query(
+        "select table_schema || '.' || table_name from information_schema.tables "
+        "where table_schema in ('marts', 'reverse_sync') order by 1"
+    )
+    with duckdb.connect(str(pipeline.settings.published_path), read_only=True) as published:
+        for (table,) in tables:
+            wanted = pipeline.query(f"select * from {table} order by all")
+            assert published.execute(f"select * from {table} order by all").fetchall() == wanted
+        as_of, run_id, currency = published.execute(
+            "select as_of_on, run_id, reporting_currency from publication.info"
+        ).fetchone()
+        summaries = published.execute(
+            "select table_name, checks_total, checks_passed from publication.table_checks"
+        ).fetchall()
+        rates = dict(
+            published.execute("select currency, fx_rate from publication.fx_rates").fetchall()
+        )
+    assert len(tables) > 15 and ("reverse_sync.erp_sync_ledger",) in tables
+    assert [(as_of,)] == pipeline.query("select as_of_on from intermediate.int_as_of__derived")
+    assert run_id == pipeline.result.run_id and currency == "USD"
+    assert rates["USD"] == 1 and {"EUR", "GBP"} <= rates.keys()
+    marts = {table.split(".")[1] for (table,) in tables if table.startswith("marts.")}
+    assert {table for table, _, _ in summaries} == marts
+    assert all(total == passed > 0 for _, total, passed in summaries), summaries
 
 
 def test_the_sensor_launches_once_for_a_materialisation(pipeline):

@@ -26,6 +26,12 @@ def _group(group: str, *names: str) -> dict[str, str]:
     return dict.fromkeys(names, group)
 
 
+# the dashboard's pages, one dbt exposure each (psa_pipeline/dashboard/exposures.py)
+DASHBOARD_PAGES = (
+    *("overview", "margin", "backlog", "unbilled_wip", "utilization", "revenue_leakage"),
+    "integration_health",
+)
+
 EXPECTED_ASSETS = {
     **_raw("hubspot", "deals", "companies", "line_items", "p_contracts", "deal_companies"),
     **_raw("kantata", "workspaces", "stories", "assignments", "users"),
@@ -89,6 +95,8 @@ EXPECTED_ASSETS = {
         "identity_match_review",
     ),
     "erp_sync_invoices": "reverse_sync",
+    "published_marts": "dashboard",
+    **_group("dashboard", *(f"dashboard/{page}" for page in DASHBOARD_PAGES)),
 }
 # Great Expectations suites (a blocking check named great_expectations on each)
 EXPECTED_GE_SUITES = {
@@ -206,6 +214,22 @@ def test_lineage_runs_from_each_api_resource_to_the_sync(asset_graph):
         assert in_a_mart != (raw in NOT_YET_IN_A_MART), raw
         if raw == "raw/harvest/time_entries":
             assert "erp_sync_invoices" in reached
+
+
+def test_every_mart_is_published_and_every_page_reads_the_publication(asset_graph):
+    marts = {
+        key
+        for key in asset_graph.get_all_asset_keys()
+        if asset_graph.get(key).group_name.startswith("marts_")
+    }
+    published = asset_graph.get(dg.AssetKey("published_marts"))
+    assert marts | {dg.AssetKey("erp_sync_invoices")} == set(published.parent_keys)
+    pages = {dg.AssetKey(["dashboard", page]) for page in DASHBOARD_PAGES}
+    assert set(published.child_keys) == pages
+    for page in pages:
+        # a page names the marts it shows (its exposure's refs), and none is materialised
+        assert set(asset_graph.get(page).parent_keys) - {published.key} <= marts
+        assert not asset_graph.get(page).is_materializable
 
 
 def test_every_mart_has_blocking_checks_and_the_ge_suite_blocks(asset_graph):
