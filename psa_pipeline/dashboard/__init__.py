@@ -1,0 +1,1 @@
+"""The executive dashboard: the published copy of the marts it reads, and its pages."""
