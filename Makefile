@@ -11,7 +11,7 @@ export DAGSTER_HOME := $(CURDIR)/.dagster
 export PSA_DATA_DIR ?= $(CURDIR)/data
 DBT := cd dbt_project && ../$(BIN)/dbt
 
-.PHONY: setup demo test test-fast dev sandbox validate bench lint fmt clean
+.PHONY: setup demo test test-fast dev dashboard sandbox validate bench lint fmt clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) is required (Python 3.11)"; exit 1; }
@@ -49,6 +49,14 @@ dev: setup
 	$(BIN)/psa-pipeline sandbox serve --host 127.0.0.1 --port 8765 & sandbox=$$!; \
 	trap 'kill $$sandbox 2>/dev/null' EXIT; \
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+# The executive dashboard on the last publication (make demo publishes one), read-only.
+# PSA_DASHBOARD_ADDRESS=0.0.0.0 opens it to the network; the default is this machine only.
+PSA_DASHBOARD_ADDRESS ?= 127.0.0.1
+PSA_DASHBOARD_PORT ?= 8501
+dashboard: setup
+	$(BIN)/streamlit run psa_pipeline/dashboard/app.py --server.address $(PSA_DASHBOARD_ADDRESS) \
+		--server.port $(PSA_DASHBOARD_PORT) --server.headless true --browser.gatherUsageStats false
 
 sandbox: setup
 	$(BIN)/psa-pipeline sandbox serve --host 127.0.0.1 --port 8765

@@ -15,9 +15,11 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 from urllib.parse import urlparse
 
 import dagster as dg
+import duckdb
 import requests
 from dagster._core.storage.tags import RUN_KEY_TAG, SENSOR_NAME_TAG
 
@@ -33,6 +35,7 @@ from psa_pipeline.settings import SYSTEMS, Settings
 from psa_pipeline.warehouse import Warehouse
 
 # The demo prints a summary; the step-by-step log is in the Dagster UI.
+DASHBOARD_URL = "http://127.0.0.1:8501"  # `make dashboard`
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 # every raw table the ingest assets load, as (system, table), system by system
 RAW_TABLES = [
@@ -105,6 +108,7 @@ class DemoReport:
     leakage_reporting: tuple[str, Decimal]  # the open leakage in the reporting currency
     corrections: dict[str, int]
     outbox: dict[str, int]
+    publication: str | None  # what the dashboard shows: where, when published, as of when
 
     @property
     def ok(self) -> bool:
@@ -199,7 +203,17 @@ def run_demo(settings: Settings) -> DemoReport:
         **summary,
         leakage_injected=dict(Counter(d["kind"] for d in truth if d["category"] == "leakage")),
         malformed_injected=sum(1 for d in truth if d["kind"] == "malformed_record"),
+        publication=_publication(defs.resources["publication"].file),
     )
+
+
+def _publication(published: Path) -> str | None:
+    """Where the dashboard reads, when that was published and what date its figures are as of."""
+    if not published.exists():
+        return None
+    with duckdb.connect(str(published), read_only=True) as conn:
+        at, as_of = conn.execute("select published_at, as_of_on from publication.info").fetchone()
+    return f"{published}: published {at:%Y-%m-%d %H:%M} UTC, figures as of {as_of}"
 
 
 @contextlib.contextmanager
@@ -327,6 +341,12 @@ def render(report: DemoReport) -> str:
     if report.refresh_succeeded:
         lines += _marts_lines(report)
     lines += [
+        (
+            f"Executive dashboard: `make dashboard`, then open {DASHBOARD_URL} (it reads "
+            f"{report.publication})."
+            if report.publication
+            else "Executive dashboard: nothing published yet (the marts were not built and checked)."
+        ),
         "Look around: `make dev`, then open http://127.0.0.1:3000 (assets, checks, runs, sensor).",
         "The warehouse is data/warehouse.duckdb (marts.project_margin_monthly, marts.revenue_leakage);",
         f"every step's output is in {report.log_path}.",

@@ -141,4 +141,5 @@ def test_a_demo_that_fails_names_the_failed_steps_and_exits_non_zero(tmp_path):
         f"ingest_{system}" for system in ("hubspot", "kantata", "harvest", "bamboohr", "netsuite")
     }
     assert all("Connection refused" in line for line in failed)
+    assert "Executive dashboard: nothing published yet" in result.stdout
     assert "Traceback" not in result.stdout + result.stderr
