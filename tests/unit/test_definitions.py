@@ -147,12 +147,11 @@ RAW_FEEDS = {
     "raw/netsuite/payments": {"stg_netsuite__payments"},
 }
 # staged but not yet used by a mart (quote lines for sold hours per role, rate cards to
-# cross-check contract rates, tasks and legal entities for the dimensions): a known gap
+# cross-check contract rates, tasks for the time facts): a known gap
 NOT_YET_IN_A_MART = {
     "raw/harvest/tasks",
     "raw/hubspot/line_items",
     *(f"raw/kantata/{raw}" for raw in KANTATA_RATE_CARDS),
-    "raw/netsuite/subsidiaries",
 }
 # the money path, from the facts to the ERP
 MONEY_PATH = {
