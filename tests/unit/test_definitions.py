@@ -81,7 +81,7 @@ EXPECTED_ASSETS = {
     **_group(
         "marts_finance",
         *("project_margin_monthly", "backlog_monthly", "unbilled_wip", "revenue_leakage"),
-        *("billing_corrections", "month_end_close_snapshots"),
+        *("billing_corrections", "month_end_close_snapshots", "sold_vs_delivered_by_role"),
     ),
     **_group(
         "marts_operations",
@@ -146,11 +146,10 @@ RAW_FEEDS = {
     "raw/netsuite/credit_memos": {"stg_netsuite__credit_memos", "stg_netsuite__transaction_lines"},
     "raw/netsuite/payments": {"stg_netsuite__payments"},
 }
-# staged but not yet used by a mart (quote lines for sold hours per role, rate cards to
-# cross-check contract rates, tasks for the time facts): a known gap
+# staged but not yet used by a mart (rate cards to cross-check contract rates, tasks for the
+# time facts): a known gap
 NOT_YET_IN_A_MART = {
     "raw/harvest/tasks",
-    "raw/hubspot/line_items",
     *(f"raw/kantata/{raw}" for raw in KANTATA_RATE_CARDS),
 }
 # the money path, from the facts to the ERP
