@@ -71,7 +71,7 @@ EXPECTED_ASSETS = {
         *("int_projects__matched", "int_projects__planned", "int_fx_rates__daily"),
         *("int_contract_rates__unpivoted", "int_time_entries__rated", "int_as_of__derived"),
         *("int_invoice_lines__linked", "int_billing_months__invoiced"),
-        "int_resource_days__available",
+        *("int_resource_days__available", "int_rate_cards__compared"),
     ),
     **_group(
         "marts_core",
@@ -86,7 +86,7 @@ EXPECTED_ASSETS = {
     **_group(
         "marts_operations",
         *("utilization_monthly", "utilization_practice_monthly", "integration_health"),
-        "identity_match_review",
+        *("identity_match_review", "rate_card_disagreements"),
     ),
     "erp_sync_invoices": "reverse_sync",
 }
@@ -146,12 +146,8 @@ RAW_FEEDS = {
     "raw/netsuite/credit_memos": {"stg_netsuite__credit_memos", "stg_netsuite__transaction_lines"},
     "raw/netsuite/payments": {"stg_netsuite__payments"},
 }
-# staged but not yet used by a mart (rate cards to cross-check contract rates, tasks for the
-# time facts): a known gap
-NOT_YET_IN_A_MART = {
-    "raw/harvest/tasks",
-    *(f"raw/kantata/{raw}" for raw in KANTATA_RATE_CARDS),
-}
+# staged but not yet used by a mart (tasks for the time facts): a known gap
+NOT_YET_IN_A_MART = {"raw/harvest/tasks"}
 # the money path, from the facts to the ERP
 MONEY_PATH = {
     ("int_time_entries__rated", "fct_time_entry"),
