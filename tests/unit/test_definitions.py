@@ -146,6 +146,7 @@ RAW_FEEDS = {
     "raw/netsuite/credit_memos": {"stg_netsuite__credit_memos", "stg_netsuite__transaction_lines"},
     "raw/netsuite/payments": {"stg_netsuite__payments"},
 }
+MART_GROUPS = {"marts_core", "marts_finance", "marts_operations"}
 # the money path, from the facts to the ERP
 MONEY_PATH = {
     ("int_time_entries__rated", "fct_time_entry"),
@@ -176,27 +177,62 @@ def test_asset_keys_and_groups_are_pinned(asset_graph):
     assert actual == EXPECTED_ASSETS
 
 
-def test_lineage_runs_from_each_api_resource_to_the_sync(asset_graph):
+def _children(asset_graph) -> dict[str, set[str]]:
+    """Each asset's name -> the names of the assets it feeds."""
+
     def name(key: dg.AssetKey) -> str:
         return key.to_user_string()
 
-    children = {
+    return {
         name(key): {name(child) for child in asset_graph.get(key).child_keys}
         for key in asset_graph.get_all_asset_keys()
     }
+
+
+def _reached(edges: dict[str, set[str]], start: str) -> set[str]:
+    """Every node reached from `start` along `edges`, `start` included."""
+    reached, frontier = set(), {start}
+    while frontier:
+        reached |= frontier
+        frontier = {nxt for node in frontier for nxt in edges[node]} - reached
+    return reached
+
+
+def test_lineage_runs_from_each_api_resource_to_the_sync(asset_graph):
+    children = _children(asset_graph)
     assert {raw: children[raw] for raw in RAW_FEEDS} == RAW_FEEDS
     edges = {(parent, child) for parent, kids in children.items() for child in kids}
     assert MONEY_PATH <= edges
     # every source table reaches a mart, and the time entries reach the ERP sync
     for raw in RAW_FEEDS:
-        reached, frontier = set(), {raw}
-        while frontier:
-            reached |= frontier
-            frontier = {child for node in frontier for child in children[node]} - reached
+        reached = _reached(children, raw)
         groups = {EXPECTED_ASSETS[node] for node in reached}
-        assert groups & {"marts_core", "marts_finance", "marts_operations"}, raw
+        assert groups & MART_GROUPS, raw
         if raw == "raw/harvest/time_entries":
             assert "erp_sync_invoices" in reached
+
+
+def test_the_asset_graph_is_one_connected_component(asset_graph):
+    """No island: every asset is linked, upstream or downstream, to every other."""
+    children = _children(asset_graph)
+    neighbours = {node: set(kids) for node, kids in children.items()}
+    for parent, kids in children.items():
+        for kid in kids:
+            neighbours[kid].add(parent)
+    assert set(neighbours) - _reached(neighbours, "raw/harvest/time_entries") == set()
+
+
+def test_every_staged_table_feeds_a_mart(asset_graph):
+    """A staging model no mart reads is work the pages never see."""
+    children = _children(asset_graph)
+    staged = {node for node in children if EXPECTED_ASSETS[node].startswith("staging_")}
+    unread = {
+        node
+        for node in staged
+        if not {EXPECTED_ASSETS[reached] for reached in _reached(children, node)} & MART_GROUPS
+    }
+    assert len(staged) == 31
+    assert unread == set()
 
 
 def test_every_mart_has_blocking_checks_and_the_ge_suite_blocks(asset_graph):
