@@ -171,9 +171,10 @@ final as (
         ---------- numerics
         cast(coalesce(sold.sold_hours, 0) as decimal(18, 4)) as sold_hours,
         cast(coalesce(sold.sold_amount, 0) as decimal(18, 2)) as sold_amount,
-        case when sold.sold_hours <> 0
-            then cast(round(sold.sold_amount / sold.sold_hours, 2) as decimal(18, 2))
-        end as sold_rate_amount,
+        cast(
+            case when sold.sold_hours <> 0 then round(sold.sold_amount / sold.sold_hours, 2) end
+            as decimal(18, 2)
+        ) as sold_rate_amount,
         cast(coalesce(sold.sold_reporting_amount, 0) as decimal(18, 2)) as sold_reporting_amount,
         cast(coalesce(delivered.delivered_hours, 0) as decimal(18, 4)) as delivered_hours,
         cast(coalesce(delivered.delivered_billable_hours, 0) as decimal(18, 4))

@@ -69,7 +69,7 @@ final as (
         cast(hours as decimal(18, 4)) as hours,
         cast(billable_hours as decimal(18, 4)) as billable_hours,
         cast(hours - billable_hours as decimal(18, 4)) as non_billable_hours,
-        case when hours <> 0 then cast(billable_hours / hours as decimal(18, 4)) end
+        cast(case when hours <> 0 then billable_hours / hours end as decimal(18, 4))
             as billable_ratio,
         cast(delivered_reporting_amount as decimal(18, 2)) as delivered_reporting_amount,
         cast(billed_reporting_amount as decimal(18, 2)) as billed_reporting_amount,

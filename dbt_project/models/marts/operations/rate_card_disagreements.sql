@@ -114,13 +114,16 @@ final as (
         projects.legal_entity,
 
         ---------- numerics
-        periods.psa_rate_amount,
+        cast(periods.psa_rate_amount as decimal(18, 2)) as psa_rate_amount,
         periods.psa_rate_currency,
-        periods.contract_rate_amount,
+        cast(periods.contract_rate_amount as decimal(18, 2)) as contract_rate_amount,
         periods.contract_rate_currency,
-        case when periods.psa_rate_currency = periods.contract_rate_currency
-            then cast(periods.psa_rate_amount - periods.contract_rate_amount as decimal(18, 2))
-        end as rate_difference_amount,
+        cast(
+            case when periods.psa_rate_currency = periods.contract_rate_currency
+                then periods.psa_rate_amount - periods.contract_rate_amount
+            end
+            as decimal(18, 2)
+        ) as rate_difference_amount,
         cast(round(periods.psa_rate_amount * psa_fx.fx_rate, 2) as decimal(18, 2))
             as psa_rate_reporting_amount,
         cast(round(periods.contract_rate_amount * contract_fx.fx_rate, 2) as decimal(18, 2))
