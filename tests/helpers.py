@@ -170,14 +170,19 @@ def kantata_records(server: SandboxServer, collection: str, **params) -> list[di
 
 def hr_roles_by_email(server: SandboxServer) -> dict[str, str]:
     """Each person's job title in HR, by work e-mail (leavers included)."""
+    return hr_field_by_email(server, "jobTitle")
+
+
+def hr_field_by_email(server: SandboxServer, field: str) -> dict[str, str]:
+    """One HR field of each person (jobTitle, department), by work e-mail (leavers included)."""
     report = requests.post(
         f"{server.url}{BAMBOOHR}/reports/custom",
         params={"format": "JSON"},
-        json={"fields": ["id", "workEmail", "jobTitle"]},
+        json={"fields": ["id", "workEmail", field]},
         headers=BAMBOOHR_AUTH,
         timeout=30,
     ).json()["employees"]
-    return {e["workEmail"]: e["jobTitle"] for e in report}
+    return {e["workEmail"]: e[field] for e in report}
 
 
 def corrupted(config: FirmConfig = SMALL_FIRM, malformed_records: int = 1) -> FirmConfig:

@@ -1,16 +1,18 @@
-"""The margin, backlog, WIP, utilization and close marts, against the sandbox's own books.
+"""The margin, backlog, WIP, utilization, close, sold-by-role, rate card and task marts,
+against the sandbox's own books.
 
 The small firm is served over HTTP, ingested by the dlt assets into a fresh DuckDB file and
 built by `dbt build` (models, data tests, unit tests) up to the marts of this module. Its clock
-is then moved on three weeks (past the 15th, so June is invoiced and closes), the new activity
-ingested and the marts built again. The tests read the second build and compare it with what
-the sandbox serves over its APIs; the close snapshot is compared across the two builds.
+is then moved on three weeks (past the 15th, so June is invoiced and closes), one PSA rate is
+raised off its contract, the new activity ingested and the marts built again. The tests read
+the second build and compare it with what the sandbox serves over its APIs; the close snapshot
+and the rate card findings are compared across the two builds.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -27,6 +29,8 @@ from tests.helpers import (
     BAMBOOHR_AUTH,
     dbt,
     harvest_records,
+    hr_field_by_email,
+    hubspot_objects,
     settings_for,
     start_sandbox,
     suiteql,
@@ -42,6 +46,10 @@ MARTS = [
     "+utilization_practice_monthly",
     "+month_end_close_snapshots",
     "+billing_corrections",
+    "+sold_vs_delivered_by_role",
+    "+rate_card_disagreements",
+    "+billable_work_by_task_monthly",
+    "+integration_health",
 ]
 ADVANCE_DAYS = 21  # 2026-06-30 -> 2026-07-21: June's invoices go out on 15 July
 
@@ -54,6 +62,8 @@ class Built:
     first_as_of: tuple  # int_as_of__derived after the first build
     first_corrections: dict[str, tuple]  # billing_corrections after the first build
     edited_correction: str  # the correction whose time entry the vendor then changed
+    first_rate_findings: list[tuple] = field(default_factory=list)  # after the first build
+    raised_rate: tuple = ()  # the finding the PSA rate raised before the second build makes
 
     def query(self, sql: str) -> list[tuple]:
         with duckdb.connect(str(self.settings.warehouse_path), read_only=True) as conn:
@@ -94,6 +104,60 @@ def add_an_hour(server: SandboxServer, time_entry_id: int) -> None:
         )
 
 
+RATE_FINDING = (
+    "project_code, role_key, disagreement, psa_rate_amount, psa_rate_currency, "
+    "contract_rate_amount, contract_rate_currency, valid_from, valid_to"
+)
+
+
+def rate_findings(built: Built) -> list[tuple]:
+    return built.query(
+        f"select {RATE_FINDING} from marts.rate_card_disagreements order by 1, 2, valid_from"
+    )
+
+
+def raise_a_psa_rate(server: SandboxServer) -> tuple:
+    """The PSA raises one role's rate on one project's card by 10.00 an hour, off the
+    contract's; returns the finding that makes (as RATE_FINDING orders it): from the card
+    version's effective date until the set's next version, if any."""
+    with server.store.connect() as store:
+        card_role, rate, role, card, set_id, effective_on = store.execute(
+            "select r.id, r.rate, roles.name, cv.rate_card_id, sv.rate_card_set_id, "
+            "sv.effective_date from kantata_rate_card_roles r "
+            "join kantata_roles roles on roles.id = r.role_id "
+            "join kantata_rate_card_versions cv on cv.id = r.rate_card_version_id "
+            "join kantata_rate_card_set_versions sv on sv.id = cv.rate_card_set_version_id "
+            "order by r.id limit 1"
+        ).fetchone()
+        (superseded_on,) = store.execute(
+            "select min(effective_date) from kantata_rate_card_set_versions "
+            "where rate_card_set_id = ? and active = 1 and effective_date > ?",
+            (set_id, effective_on),
+        ).fetchone()
+        title, currency = store.execute(
+            "select w.title, c.currency from kantata_workspaces w "
+            "join kantata_rate_cards c on c.id = w.rate_card_id where w.rate_card_id = ?",
+            (card,),
+        ).fetchone()
+        (newest,) = store.execute("select max(updated_at) from kantata_rate_card_roles").fetchone()
+        stamp = datetime.fromisoformat(newest.replace("Z", "+00:00")) + timedelta(seconds=1)
+        store.execute(
+            "update kantata_rate_card_roles set rate = rate + 1000, updated_at = ? where id = ?",
+            (stamp.strftime("%Y-%m-%dT%H:%M:%SZ"), card_role),
+        )
+    return (
+        title.split()[0],
+        role.lower().replace(" ", "_"),
+        "rate",
+        Decimal(rate + 1000) / 100,
+        currency,
+        Decimal(rate) / 100,
+        currency,
+        date.fromisoformat(effective_on),
+        date.fromisoformat(superseded_on) if superseded_on else None,
+    )
+
+
 def close_rows(built: Built) -> list[tuple]:
     return built.query("select * from marts.month_end_close_snapshots order by close_snapshot_id")
 
@@ -111,6 +175,7 @@ def built(tmp_path_factory):
         first_close = close_rows(first)
         (first_as_of,) = first.query("select * from intermediate.int_as_of__derived")
         first_corrections = corrections(first)
+        first_rate_findings = rate_findings(first)
         edited, time_entry_id = first.query(
             "select correction_id, time_entry_id from marts.billing_corrections "
             "where correction_type = 'invoice_time' order by correction_id limit 1"
@@ -120,10 +185,20 @@ def built(tmp_path_factory):
         )
         moved.raise_for_status()
         add_an_hour(server, time_entry_id)
+        raised_rate = raise_a_psa_rate(server)
         with dg.DagsterInstance.ephemeral() as instance:
             materialize(server, settings, instance)
         dbt_build(tmp, settings.warehouse_path)
-        yield Built(server, settings, first_close, first_as_of, first_corrections, edited)
+        yield Built(
+            server,
+            settings,
+            first_close,
+            first_as_of,
+            first_corrections,
+            edited,
+            first_rate_findings,
+            raised_rate,
+        )
     finally:
         server.stop()
 
@@ -351,3 +426,156 @@ def test_a_correction_keeps_its_id_and_its_version_changes_exactly_with_its_cont
     for cid in kept:
         same_content = after[cid][1] == before[cid][1]
         assert (after[cid][0] == before[cid][0]) == same_content, cid
+
+
+def _approved_time(server: SandboxServer) -> list[dict]:
+    """Harvest's approved time entries, each with its project code."""
+    codes = {p["id"]: p["code"] for p in harvest_records(server, "projects")}
+    return [
+        e | {"code": codes[e["project"]["id"]]}
+        for e in harvest_records(server, "time_entries")
+        if e["is_closed"]
+    ]
+
+
+def _hr_by_harvest_user(server: SandboxServer, field: str) -> dict[int, str]:
+    """An HR field of each Harvest user, through the work e-mail both systems hold."""
+    by_email = {email.lower(): value for email, value in hr_field_by_email(server, field).items()}
+    return {u["id"]: by_email.get(u["email"].lower()) for u in harvest_records(server, "users")}
+
+
+def _key(text: str | None) -> str | None:
+    return None if text is None else text.strip().lower().replace(" ", "_")
+
+
+def test_legal_entity_is_the_subsidiary_of_the_projects_erp_customer(built):
+    erp = {
+        row["entityid"]: row["name"]
+        for row in suiteql(
+            built.server,
+            "select j.entityid, s.name from job j join customer c on c.id = j.parent "
+            "join subsidiary s on s.id = c.subsidiary",
+        )
+    }
+    mart = dict(
+        built.query(
+            "select project_code, legal_entity from marts.dim_project where erp_job_id is not null"
+        )
+    )
+    assert len(set(erp.values())) == 3 and mart == erp
+    assert built.query(
+        "select count(*) from marts.dim_project where erp_customer_id is null "
+        "and legal_entity is not null"
+    ) == [(0,)]
+    # the marts a page filters carry the project's
+    for mart_name in ("project_margin_monthly", "backlog_monthly", "unbilled_wip"):
+        assert built.query(
+            f"select count(*) from marts.{mart_name} m join marts.dim_project p using "
+            "(project_code) where m.legal_entity is distinct from p.legal_entity "
+            "or m.practice is distinct from p.practice"
+        ) == [(0,)], mart_name
+
+
+def test_practice_is_the_department_that_delivered_most_approved_hours(built):
+    departments = _hr_by_harvest_user(built.server, "department")
+    hours: Counter = Counter()
+    for entry in _approved_time(built.server):
+        department = departments[entry["user"]["id"]]
+        if department:
+            hours[entry["code"], department] += Decimal(str(entry["hours"]))
+    leading: dict[str, tuple] = {}
+    for (code, department), total in hours.items():
+        if total and (code not in leading or (-total, department) < leading[code]):
+            leading[code] = (-total, department)
+    expected = {code: department for code, (_, department) in leading.items()}
+    mart = dict(
+        built.query(
+            "select project_code, practice from marts.dim_project where practice is not null"
+        )
+    )
+    assert len(set(expected.values())) > 1 and mart == expected
+
+
+def test_sold_by_role_is_the_quote_and_delivered_by_role_is_approved_time(built):
+    codes = {
+        d["id"]: d["properties"]["psa_project_code"]
+        for d in hubspot_objects(built.server, "deals")
+        if d["properties"].get("psa_project_code")
+    }
+    sold: dict[tuple, list[Decimal]] = {}
+    for line in hubspot_objects(built.server, "line_items", associations="deals"):
+        # one deal, listed once per association label
+        (deal,) = {a["id"] for a in line["associations"]["deals"]["results"]}
+        name = line["properties"]["name"]
+        if deal in codes and " - " in name:
+            key = (codes[deal], _key(name.split(" - ", 1)[1]))
+            totals = sold.setdefault(key, [Decimal(0), Decimal(0)])
+            totals[0] += Decimal(line["properties"]["quantity"])
+            totals[1] += Decimal(line["properties"]["amount"])
+    mart_sold = {
+        (code, role): [hours, amount]
+        for code, role, hours, amount in built.query(
+            "select project_code, role_key, sold_hours, sold_amount "
+            "from marts.sold_vs_delivered_by_role where is_sold"
+        )
+    }
+    assert sold and mart_sold == sold
+    roles = _hr_by_harvest_user(built.server, "jobTitle")
+    delivered: Counter = Counter()
+    for entry in _approved_time(built.server):
+        delivered[entry["code"], _key(roles[entry["user"]["id"]])] += Decimal(str(entry["hours"]))
+    mart_delivered = dict(
+        ((code, role), hours)
+        for code, role, hours in built.query(
+            "select project_code, role_key, delivered_hours "
+            "from marts.sold_vs_delivered_by_role where is_delivered"
+        )
+    )
+    assert delivered and mart_delivered == dict(delivered)
+
+
+def test_rate_cards_agree_with_contracts_until_the_psa_raises_a_rate(built):
+    """The sandbox keeps the PSA's cards on the contracts: no finding on the first build, though
+    every project with a workspace and a contract was compared; after one rate is raised, that
+    one and nothing else, counted in integration_health."""
+    assert built.first_rate_findings == []
+    compared = built.query(
+        "select count(distinct project_code) from intermediate.int_rate_cards__compared"
+    )[0][0]
+    expected_projects = built.query(
+        "select count(*) from marts.dim_project where psa_workspace_id is not null "
+        "and contract_number is not null"
+    )[0][0]
+    assert compared == expected_projects > 0
+    assert rate_findings(built) == [built.raised_rate]
+    counted = built.query(
+        "select sum(measured_count), sum(exception_count) from marts.integration_health "
+        "where metric_name = 'rate_card_disagreements'"
+    )
+    assert counted == [
+        (built.query("select count(*) from intermediate.int_rate_cards__compared")[0][0], 1)
+    ]
+
+
+def test_billable_work_by_task_is_harvest_approved_time_per_task_and_month(built):
+    tasks = {t["id"]: t["name"] for t in harvest_records(built.server, "tasks")}
+    expected: dict[tuple, list[Decimal]] = {}
+    for entry in _approved_time(built.server):
+        month = date.fromisoformat(entry["spent_date"]).replace(day=1)
+        totals = expected.setdefault((tasks[entry["task"]["id"]], month), [Decimal(0)] * 2)
+        totals[0] += Decimal(str(entry["hours"]))
+        totals[1] += Decimal(str(entry["hours"])) if entry["billable"] else Decimal(0)
+    mart = {
+        (task, month): [hours, billable]
+        for task, month, hours, billable in built.query(
+            "select task_name, work_month, sum(hours), sum(billable_hours) "
+            "from marts.billable_work_by_task_monthly group by 1, 2"
+        )
+    }
+    assert len(tasks) > 1 and mart == expected
+    # every approved hour's delivered value, once
+    assert built.query(
+        "select sum(delivered_reporting_amount) from marts.billable_work_by_task_monthly"
+    ) == built.query(
+        "select sum(coalesce(bill_reporting_amount, 0)) from marts.fct_time_entry where is_approved"
+    )
