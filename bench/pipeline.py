@@ -10,6 +10,7 @@ keeps the latest ones.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import tempfile
 import time
 from pathlib import Path
@@ -29,9 +30,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", choices=sorted(SIZES), default="small")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        metavar="DIR",
+        help="build the firm in DIR and keep it (its published marts feed bench/dashboard.py)",
+    )
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory(prefix="psa-bench-") as tmp:
+    with (
+        contextlib.nullcontext(args.keep)
+        if args.keep
+        else tempfile.TemporaryDirectory(prefix="psa-bench-")
+    ) as tmp:
         started = time.perf_counter()
         store = open_firm(FirmConfig(seed=args.seed, size=args.size), Path(tmp) / "sandbox")
         generated = time.perf_counter() - started
