@@ -180,8 +180,8 @@ def publish(
         ).fetchone() or (None, None)
         rates = source.execute(
             "select currency, fx_rate, rate_on, reporting_currency "
-            "from intermediate.int_fx_rates__daily where rate_on = ?",
-            [as_of[0]],
+            "from intermediate.int_fx_rates__daily "
+            "where rate_on = (select as_of_on from intermediate.int_as_of__derived)"
         ).fetchall()
     reporting_currency = rates[0][3] if rates else None
     copied: dict[str, int] = {}

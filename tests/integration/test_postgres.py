@@ -26,6 +26,7 @@ import psycopg2
 import pytest
 import yaml
 
+from psa_pipeline.dashboard.publish import publish
 from psa_pipeline.definitions import build_definitions, dbt_executable
 from psa_pipeline.ingest.assets import ingest_assets
 from psa_pipeline.settings import DBT_PROJECT_DIR, PostgresConnection, Settings, load_settings
@@ -298,3 +299,21 @@ def test_the_whole_dbt_build_runs_on_postgres_with_the_numbers_of_duckdb(
             assert len(frame) == pg_prints[(schema, table)]["rows"], (schema, table)
     differ = "\n".join(differences(duck_prints, pg_prints))
     assert not differ, f"DuckDB and Postgres hold different data:\n{differ}"
+
+    # the dashboard reads the marts on Postgres itself: the publication holds its facts alone
+    published = {}
+    for settings in (on_duckdb, on_postgres):
+        publish(Warehouse.from_settings(settings), settings.published_path, "run", [], {})
+        with duckdb.connect(str(settings.published_path), read_only=True) as conn:
+            published[settings.warehouse] = (
+                conn.execute(
+                    "select as_of_on, reporting_currency from publication.info"
+                ).fetchall(),
+                conn.execute("select * from publication.fx_rates order by all").fetchall(),
+                conn.execute(
+                    "select distinct table_schema from information_schema.tables order by 1"
+                ).fetchall(),
+            )
+    assert published["postgres"][:2] == published["duckdb"][:2] and published["duckdb"][1]
+    assert published["postgres"][2] == [("publication",)]
+    assert ("marts",) in published["duckdb"][2]
