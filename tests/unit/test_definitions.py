@@ -77,7 +77,7 @@ EXPECTED_ASSETS = {
         *("int_projects__matched", "int_projects__planned", "int_fx_rates__daily"),
         *("int_contract_rates__unpivoted", "int_time_entries__rated", "int_as_of__derived"),
         *("int_invoice_lines__linked", "int_billing_months__invoiced"),
-        "int_resource_days__available",
+        *("int_resource_days__available", "int_rate_cards__compared"),
     ),
     **_group(
         "marts_core",
@@ -87,12 +87,12 @@ EXPECTED_ASSETS = {
     **_group(
         "marts_finance",
         *("project_margin_monthly", "backlog_monthly", "unbilled_wip", "revenue_leakage"),
-        *("billing_corrections", "month_end_close_snapshots"),
+        *("billing_corrections", "month_end_close_snapshots", "sold_vs_delivered_by_role"),
     ),
     **_group(
         "marts_operations",
         *("utilization_monthly", "utilization_practice_monthly", "integration_health"),
-        "identity_match_review",
+        *("identity_match_review", "rate_card_disagreements", "billable_work_by_task_monthly"),
     ),
     "erp_sync_invoices": "reverse_sync",
     "published_marts": "dashboard",
@@ -154,14 +154,7 @@ RAW_FEEDS = {
     "raw/netsuite/credit_memos": {"stg_netsuite__credit_memos", "stg_netsuite__transaction_lines"},
     "raw/netsuite/payments": {"stg_netsuite__payments"},
 }
-# staged but not yet used by a mart (quote lines for sold hours per role, rate cards to
-# cross-check contract rates, tasks and legal entities for the dimensions): a known gap
-NOT_YET_IN_A_MART = {
-    "raw/harvest/tasks",
-    "raw/hubspot/line_items",
-    *(f"raw/kantata/{raw}" for raw in KANTATA_RATE_CARDS),
-    "raw/netsuite/subsidiaries",
-}
+MART_GROUPS = {"marts_core", "marts_finance", "marts_operations"}
 # the money path, from the facts to the ERP
 MONEY_PATH = {
     ("int_time_entries__rated", "fct_time_entry"),
@@ -192,26 +185,37 @@ def test_asset_keys_and_groups_are_pinned(asset_graph):
     assert actual == EXPECTED_ASSETS
 
 
-def test_lineage_runs_from_each_api_resource_to_the_sync(asset_graph):
+def _children(asset_graph) -> dict[str, set[str]]:
+    """Each asset's name -> the names of the assets it feeds."""
+
     def name(key: dg.AssetKey) -> str:
         return key.to_user_string()
 
-    children = {
+    return {
         name(key): {name(child) for child in asset_graph.get(key).child_keys}
         for key in asset_graph.get_all_asset_keys()
     }
+
+
+def _reached(edges: dict[str, set[str]], start: str) -> set[str]:
+    """Every node reached from `start` along `edges`, `start` included."""
+    reached, frontier = set(), {start}
+    while frontier:
+        reached |= frontier
+        frontier = {nxt for node in frontier for nxt in edges[node]} - reached
+    return reached
+
+
+def test_lineage_runs_from_each_api_resource_to_the_sync(asset_graph):
+    children = _children(asset_graph)
     assert {raw: children[raw] for raw in RAW_FEEDS} == RAW_FEEDS
     edges = {(parent, child) for parent, kids in children.items() for child in kids}
     assert MONEY_PATH <= edges
     # every source table reaches a mart, and the time entries reach the ERP sync
     for raw in RAW_FEEDS:
-        reached, frontier = set(), {raw}
-        while frontier:
-            reached |= frontier
-            frontier = {child for node in frontier for child in children[node]} - reached
+        reached = _reached(children, raw)
         groups = {EXPECTED_ASSETS[node] for node in reached}
-        in_a_mart = bool(groups & {"marts_core", "marts_finance", "marts_operations"})
-        assert in_a_mart != (raw in NOT_YET_IN_A_MART), raw
+        assert groups & MART_GROUPS, raw
         if raw == "raw/harvest/time_entries":
             assert "erp_sync_invoices" in reached
 
@@ -230,6 +234,29 @@ def test_every_mart_is_published_and_every_page_reads_the_publication(asset_grap
         # a page names the marts it shows (its exposure's refs), and none is materialised
         assert set(asset_graph.get(page).parent_keys) - {published.key} <= marts
         assert not asset_graph.get(page).is_materializable
+
+
+def test_the_asset_graph_is_one_connected_component(asset_graph):
+    """No island: every asset is linked, upstream or downstream, to every other."""
+    children = _children(asset_graph)
+    neighbours = {node: set(kids) for node, kids in children.items()}
+    for parent, kids in children.items():
+        for kid in kids:
+            neighbours[kid].add(parent)
+    assert set(neighbours) - _reached(neighbours, "raw/harvest/time_entries") == set()
+
+
+def test_every_staged_table_feeds_a_mart(asset_graph):
+    """A staging model no mart reads is work the pages never see."""
+    children = _children(asset_graph)
+    staged = {node for node in children if EXPECTED_ASSETS[node].startswith("staging_")}
+    unread = {
+        node
+        for node in staged
+        if not {EXPECTED_ASSETS[reached] for reached in _reached(children, node)} & MART_GROUPS
+    }
+    assert len(staged) == 31
+    assert unread == set()
 
 
 def test_every_mart_has_blocking_checks_and_the_ge_suite_blocks(asset_graph):

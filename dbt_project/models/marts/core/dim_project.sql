@@ -5,6 +5,11 @@
     for a code the CRM does not know, the customer its ERP job or Harvest client resolves to.
     Billing model and contract value are the current contract version's; dates are the PSA's
     when it has the project, else the contract's, else Harvest's or the ERP's.
+
+    The legal entity is the ERP subsidiary the project's ERP customer belongs to (the entity
+    that invoices it; none before the project is in the ERP). The practice is the HR
+    department whose people delivered most of the project's approved hours, the first by name
+    on a tie; none before any approved time.
 -#}
 
 with
@@ -54,6 +59,61 @@ erp_jobs as (
 customer_matches as (
 
     select * from {{ ref('int_customers__matched') }}
+
+),
+
+erp_customer_records as (
+
+    select * from {{ ref('stg_netsuite__customers') }}
+
+),
+
+subsidiaries as (
+
+    select * from {{ ref('stg_netsuite__subsidiaries') }}
+
+),
+
+time_entries as (
+
+    select * from {{ ref('int_time_entries__rated') }}
+    where is_approved
+
+),
+
+resources as (
+
+    select * from {{ ref('dim_resource') }}
+
+),
+
+practice_hours as (
+
+    select
+        time_entries.project_code,
+        resources.practice,
+        sum(time_entries.hours) as approved_hours
+    from time_entries
+    inner join resources on resources.resource_id = time_entries.employee_id
+    where time_entries.project_code is not null and resources.practice is not null
+    group by 1, 2
+    having sum(time_entries.hours) > 0
+
+),
+
+leading_practices as (
+
+    select project_code, practice
+    from (
+        select
+            project_code,
+            practice,
+            row_number() over (
+                partition by project_code order by approved_hours desc, practice
+            ) as practice_rank
+        from practice_hours
+    ) as ranked
+    where practice_rank = 1
 
 ),
 
@@ -116,6 +176,7 @@ final as (
         projects.harvest_project_id,
         projects.erp_job_id,
         projects.erp_customer_id,
+        erp_customer_records.erp_subsidiary_id,
         projects.harvest_client_id,
         projects.probable_project_code,
 
@@ -138,6 +199,8 @@ final as (
             when harvest_clients.crm_company_id is not null then 'harvest_client'
             else 'none'
         end as customer_source,
+        subsidiaries.subsidiary_name as legal_entity,
+        leading_practices.practice,
 
         ---------- numerics
         deals.deal_amount as sold_amount,
@@ -187,6 +250,11 @@ final as (
         on cast(projects.erp_customer_id as {{ dbt.type_string() }}) = erp_customers.source_record_id
     left join harvest_clients
         on cast(projects.harvest_client_id as {{ dbt.type_string() }}) = harvest_clients.source_record_id
+    left join erp_customer_records
+        on projects.erp_customer_id = erp_customer_records.erp_customer_id
+    left join subsidiaries
+        on erp_customer_records.erp_subsidiary_id = subsidiaries.erp_subsidiary_id
+    left join leading_practices on projects.project_code = leading_practices.project_code
 
 )
 

@@ -1,8 +1,10 @@
 {#-
     Time worked, one row per Harvest time entry: who (resource_id, the HR employee), on which
     project (project_code, the code every system shares) and for which customer (customer_id,
-    the CRM company), rated at the contract's bill rate and HR's cost rate on the day
-    (int_time_entries__rated), with what the ERP has billed for it. Amounts are in their
+    the CRM company), doing which task (Harvest's task list: its name, whether its time is
+    billable by default), rated at the contract's bill rate and HR's cost rate on the day
+    (int_time_entries__rated), with what the ERP has billed for it and credited back (credit
+    memo lines naming the entry, as the reverse sync writes them for time billed twice). Amounts are in their
     transaction currency (billing: the client's; cost: the employing entity's) and in the
     reporting currency at the day's rate (int_fx_rates__daily).
 -#}
@@ -41,6 +43,19 @@ fx_rates as (
 
 ),
 
+tasks as (
+
+    select * from {{ ref('stg_harvest__tasks') }}
+
+),
+
+credit_memo_lines as (
+
+    select * from {{ ref('stg_netsuite__credit_memo_lines') }}
+    where time_entry_id is not null
+
+),
+
 billed as (
 
     select
@@ -49,6 +64,17 @@ billed as (
         count(*) as invoice_line_count,
         cast(sum(line_amount) as decimal(18, 2)) as billed_amount
     from invoice_lines
+    group by time_entry_id
+
+),
+
+credited as (
+
+    select
+        time_entry_id,
+        count(*) as credit_memo_line_count,
+        cast(sum(line_amount) as decimal(18, 2)) as credited_amount
+    from credit_memo_lines
     group by time_entry_id
 
 ),
@@ -73,7 +99,7 @@ final as (
         ---------- text
         rated.role_key,
         rated.billing_model,
-        rated.task_name,
+        coalesce(tasks.task_name, rated.task_name) as task_name,
 
         ---------- numerics
         rated.hours,
@@ -95,6 +121,10 @@ final as (
         cast(coalesce(billed.billed_amount, 0) as decimal(18, 2)) as billed_amount,
         cast(round(coalesce(billed.billed_amount, 0) * bill_fx.fx_rate, 2) as decimal(18, 2))
             as billed_reporting_amount,
+        coalesce(credited.credit_memo_line_count, 0) as credit_memo_line_count,
+        cast(coalesce(credited.credited_amount, 0) as decimal(18, 2)) as credited_amount,
+        cast(round(coalesce(credited.credited_amount, 0) * bill_fx.fx_rate, 2) as decimal(18, 2))
+            as credited_reporting_amount,
         '{{ var("reporting_currency") | upper }}' as reporting_currency,
 
         ---------- dates
@@ -105,7 +135,9 @@ final as (
         rated.is_billable,
         rated.is_approved,
         billed.time_entry_id is not null as is_billed,
-        rated.has_superseded_rate
+        rated.has_superseded_rate,
+        tasks.is_billable_by_default as is_task_billable_by_default,
+        credited.time_entry_id is not null as is_credited
 
     from rated
     inner join time_entries on time_entries.time_entry_id = rated.time_entry_id
@@ -113,6 +145,8 @@ final as (
         on customers.source_record_id
         = cast(time_entries.harvest_client_id as {{ dbt.type_string() }})
     left join billed on billed.time_entry_id = rated.time_entry_id
+    left join tasks on tasks.harvest_task_id = rated.harvest_task_id
+    left join credited on credited.time_entry_id = rated.time_entry_id
     left join fx_rates as bill_fx
         on bill_fx.currency = coalesce(rated.bill_rate_currency, rated.entry_rate_currency)
         and bill_fx.rate_on = rated.spent_on

@@ -73,6 +73,8 @@ final as (
         split.billing_model,
         split.currency,
         '{{ reporting_currency }}' as reporting_currency,
+        split.practice,
+        split.legal_entity,
 
         ---------- numerics
         split.sold_amount,

@@ -339,6 +339,8 @@ joined as (
         projects.customer_id,
         periods.margin_month,
         projects.billing_model,
+        projects.practice,
+        projects.legal_entity,
         projects.project_currency as currency,
         periods.period_end_on,
         periods.is_closed,
@@ -443,6 +445,8 @@ final as (
         billing_model,
         currency,
         '{{ reporting_currency }}' as reporting_currency,
+        practice,
+        legal_entity,
 
         ---------- numerics: sold
         cast(sold_amount as decimal(18, 2)) as sold_amount,

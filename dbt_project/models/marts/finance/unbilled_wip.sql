@@ -140,9 +140,12 @@ aged as (
     select
         items.*,
         as_of.as_of_on,
-        {{ dbt.datediff('items.work_on', 'as_of.as_of_on', 'day') }} as age_days
+        {{ dbt.datediff('items.work_on', 'as_of.as_of_on', 'day') }} as age_days,
+        projects.practice,
+        projects.legal_entity
     from items
     cross join as_of
+    left join projects on projects.project_code = items.project_code
     where
         items.work_on <= as_of.as_of_on
         and cast({{ dbt.date_trunc('month', 'items.work_on') }} as date)
@@ -172,6 +175,8 @@ final as (
             when age_days <= 90 then '61-90'
             else '90+'
         end as aging_bucket,
+        practice,
+        legal_entity,
 
         ---------- numerics
         cast(wip_hours as decimal(18, 4)) as wip_hours,

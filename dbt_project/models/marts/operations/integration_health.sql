@@ -26,9 +26,14 @@
                                                       code the CRM does not know
     records_for_review          (same)      each      records listed in identity_match_review
                                                       (conflicts and duplicates as well)
+    rate_card_disagreements     rate_card   kantata   periods in which the PSA's rate card and
+                                                      the contract price a role differently
+                                                      (rate_card_disagreements), out of the
+                                                      periods compared (int_rate_cards__compared)
     Durations: metric_value is the mean, median_value and max_value beside it. Rates and
     counts: exception_count out of measured_count; metric_value is the share (rates) or the
-    count (records). A record without a creation time counts in the latest month.
+    count (records). A record without a creation time counts in the latest month; a rate card
+    period counts in the month it starts.
 -#}
 
 with
@@ -84,6 +89,18 @@ credit_memos as (
 leakage as (
 
     select * from {{ ref('revenue_leakage') }}
+
+),
+
+rate_comparisons as (
+
+    select * from {{ ref('int_rate_cards__compared') }}
+
+),
+
+rate_disagreements as (
+
+    select * from {{ ref('rate_card_disagreements') }}
 
 ),
 
@@ -319,6 +336,48 @@ identity_metrics as (
 
 ),
 
+---------- rate cards
+
+rate_periods_compared as (
+
+    select
+        cast({{ dbt.date_trunc('month', 'valid_from') }} as date) as month_on,
+        count(*) as measured_count
+    from rate_comparisons
+    group by 1
+
+),
+
+rate_periods_disagreeing as (
+
+    select
+        cast({{ dbt.date_trunc('month', 'valid_from') }} as date) as month_on,
+        count(*) as exception_count
+    from rate_disagreements
+    group by 1
+
+),
+
+rate_card_metrics as (
+
+    select
+        'rate_card_disagreements' as metric_name,
+        'rate_card' as entity,
+        'kantata' as source_system,
+        rate_periods_compared.month_on,
+        rate_periods_compared.measured_count,
+        cast(coalesce(rate_periods_disagreeing.exception_count, 0) as bigint) as exception_count,
+        cast(coalesce(rate_periods_disagreeing.exception_count, 0) as decimal(18, 4))
+            as metric_value,
+        cast(null as decimal(18, 4)) as median_value,
+        cast(null as decimal(18, 4)) as max_value,
+        'records' as metric_unit
+    from rate_periods_compared
+    left join rate_periods_disagreeing
+        on rate_periods_disagreeing.month_on = rate_periods_compared.month_on
+
+),
+
 metrics as (
 
     select * from duration_metrics
@@ -326,6 +385,8 @@ metrics as (
     select * from invoice_metrics
     union all
     select * from identity_metrics
+    union all
+    select * from rate_card_metrics
 
 ),
 

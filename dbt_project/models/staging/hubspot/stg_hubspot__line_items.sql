@@ -1,6 +1,9 @@
 {#-
     HubSpot line items, one row per line of a deal's quote: hours per role at the rate card
     for time and materials, or the single fee line of a fixed-fee, retainer or milestone deal.
+    A line that sells a role's hours is named "<service> - <role>" ("Consulting - Senior
+    Consultant"): the role is the text after the dash, keyed as HR's job titles are
+    (stg_bamboohr__employees.role_key), so sold hours meet delivered ones; a fee line has none.
 -#}
 
 with
@@ -21,6 +24,7 @@ renamed as (
 
         ---------- text
         properties__name as line_item_name,
+        nullif(trim({{ dbt.split_part('properties__name', "' - '", 2) }}), '') as role_name,
 
         ---------- numerics
         cast(properties__quantity as decimal(18, 4)) as quantity,
@@ -37,6 +41,25 @@ renamed as (
 
     from source
 
+),
+
+final as (
+
+    select
+        line_item_id,
+        deal_id,
+        line_item_name,
+        role_name,
+        lower(replace(role_name, ' ', '_')) as role_key,
+        quantity,
+        unit_price_amount,
+        line_amount,
+        line_currency,
+        created_at,
+        updated_at,
+        is_archived
+    from renamed
+
 )
 
-select * from renamed
+select * from final
