@@ -184,6 +184,40 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
 
 
 @dataclass(frozen=True)
+class DashboardSettings:
+    """What the executive dashboard needs: where the publication is (and, for a Postgres
+    warehouse, the read-only connection), links to records in each system, and targets."""
+
+    settings: Settings
+    # system -> URL template of a record in it, with {kind} (time_entry, expense, invoice_line,
+    # milestone, deal, contract_version) and {id}; a system without one gets no links
+    record_links: dict[str, str] = field(default_factory=dict)
+    utilization_target: float = 0.75
+
+
+def load_dashboard_settings(environ: Mapping[str, str] | None = None) -> DashboardSettings:
+    """The dashboard's settings from the environment (none of the sources' credentials: the
+    dashboard reads only the published marts).
+
+    PSA_DASHBOARD_LINK_<SYSTEM>        e.g. PSA_DASHBOARD_LINK_HARVEST=
+                                       https://acme.harvestapp.com/{kind}/{id}; none by default
+    PSA_DASHBOARD_UTILIZATION_TARGET   the utilization target, a share (default 0.75)
+    and PSA_DATA_DIR, PSA_WAREHOUSE, PSA_POSTGRES_* as for load_settings.
+    """
+    env = dict(os.environ if environ is None else environ)
+    links = {
+        system: env[f"PSA_DASHBOARD_LINK_{system.upper()}"]
+        for system in SYSTEMS
+        if env.get(f"PSA_DASHBOARD_LINK_{system.upper()}", "").strip()
+    }
+    return DashboardSettings(
+        settings=load_settings(env),
+        record_links=links,
+        utilization_target=float(env.get("PSA_DASHBOARD_UTILIZATION_TARGET", "0.75")),
+    )
+
+
+@dataclass(frozen=True)
 class SourceValues:
     """One system's settings where dlt looks for them: the environment
     (`SOURCES__<SYSTEM>__<NAME>`), then `.dlt/secrets.toml` and `.dlt/config.toml`
