@@ -292,6 +292,21 @@ def wip_by_project(context: Context, filters: Filters, limit: int = 15) -> pd.Da
     )
 
 
+def sold_vs_delivered_by_role(context: Context, filters: Filters) -> pd.DataFrame:
+    """Hours and value the won deals quoted per role (HubSpot line items) beside what each
+    role delivered to date, on projects quoted by role (fixed fees are quoted as one fee)."""
+    where, params = filters.where()
+    return context.query(
+        "select coalesce(role_name, role_key, '(no role)') as role, "
+        "sum(sold_hours) as sold_hours, sum(delivered_billable_hours) as delivered_hours, "
+        "sum(sold_reporting_amount) as sold, sum(delivered_reporting_amount) as delivered, "
+        "sum(sold_less_delivered_reporting_amount) as sold_less_delivered "
+        f"from marts.sold_vs_delivered_by_role where is_quoted_by_role{where} "
+        "group by 1 order by 4 desc nulls last",
+        params,
+    )
+
+
 # ---------- utilization and realization
 
 
@@ -328,6 +343,20 @@ def realization_by_practice(context: Context, filters: Filters, period: Period) 
         f"from marts.project_margin_monthly where margin_month <= ?{where} "
         "group by 1, 2 order by 1, 2",
         [period.end, *params],
+    )
+
+
+def billable_work_by_task(context: Context, filters: Filters, period: Period) -> pd.DataFrame:
+    """Approved work by Harvest task in the period: hours, the billable share, its value."""
+    where, params = filters.where(customer=None)
+    return context.query(
+        "select task_name as task, bool_or(is_task_billable_by_default) as billable_by_default, "
+        "sum(hours) as hours, sum(billable_hours) as billable_hours, "
+        "case when sum(hours) > 0 then sum(billable_hours) / sum(hours) end as billable_ratio, "
+        "sum(delivered_reporting_amount) as delivered, sum(billed_reporting_amount) as billed "
+        "from marts.billable_work_by_task_monthly "
+        f"where work_month between ? and ?{where} group by 1 order by 3 desc",
+        [period.start, period.end, *params],
     )
 
 
@@ -410,6 +439,20 @@ def health_metrics(context: Context, period: Period, metrics: tuple[str, ...]) -
         f"from marts.integration_health where metric_name in ({marks}) and month_on <= ? "
         "group by 1, 2, 3, 4, 5 order by 1, 2, 3, 4",
         [*metrics, period.end],
+    )
+
+
+def rate_card_disagreements(context: Context, filters: Filters) -> pd.DataFrame:
+    """Where the PSA's rate card prices a role unlike the contract in force (Kantata against
+    HubSpot): each period of disagreement, with both rates."""
+    where, params = filters.where()
+    return context.query(
+        "select project_code, role_key as role, rate_card_title, disagreement, "
+        "psa_rate_amount, psa_rate_currency, contract_rate_amount, contract_rate_currency, "
+        "rate_difference_reporting_amount as psa_less_contract, valid_from, valid_to, is_current "
+        f"from marts.rate_card_disagreements where 1 = 1{where} "
+        "order by is_current desc, valid_from desc, project_code, role_key",
+        params,
     )
 
 

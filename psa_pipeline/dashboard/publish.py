@@ -30,7 +30,7 @@ the dashboard says that newer figures exist and were held back. A publication re
 import json
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -84,7 +84,7 @@ class PublicationTarget(dg.ConfigurableResource):
 
 
 @dataclass(frozen=True)
-class CheckResult:
+class CheckResult:  # a row of publication.checks, its columns in order
     check_name: str
     asset_key: str
     is_blocking: bool
@@ -191,28 +191,9 @@ def publish(
             "insert into publication.info values (?, ?, ?, ?, ?, ?)",
             [datetime.now(UTC), *as_of, run_id, warehouse.kind, reporting_currency],
         )
-        published.executemany(
-            "insert into publication.fx_rates values (?, ?, ?)", [r[:3] for r in rates]
-        )
-        published.executemany(
-            "insert into publication.checks values (?, ?, ?, ?, ?, ?, ?)",
-            [
-                (
-                    r.check_name,
-                    r.asset_key,
-                    r.is_blocking,
-                    r.status,
-                    r.evaluated_at,
-                    r.run_id,
-                    r.description,
-                )
-                for r in results
-            ],
-        )
-        published.executemany(
-            "insert into publication.table_checks values (?, ?, ?, ?, ?, ?, ?)",
-            table_summaries(results, behind),
-        )
+        _insert(published, "publication.fx_rates", [r[:3] for r in rates])
+        _insert(published, "publication.checks", [astuple(r) for r in results])
+        _insert(published, "publication.table_checks", table_summaries(results, behind))
         if warehouse.kind == "duckdb":
             published.execute(f"attach '{warehouse.database}' as warehouse (read_only)")
             copied = _copy_schemas(published)
@@ -220,6 +201,13 @@ def publish(
     os.replace(staging, target)
     target.with_name(HELD_BACK).unlink(missing_ok=True)
     return copied
+
+
+def _insert(conn: duckdb.DuckDBPyConnection, table: str, rows: list[tuple]) -> None:
+    """Rows into a publication table; none is fine (a firm with no ERP rates yet)."""
+    if rows:
+        marks = ", ".join("?" for _ in rows[0])
+        conn.executemany(f"insert into {table} values ({marks})", rows)
 
 
 def _copy_schemas(published: duckdb.DuckDBPyConnection) -> dict[str, int]:

@@ -319,3 +319,8 @@ def table(
 
 def money_columns(currency: str, columns: Sequence[str]) -> dict:
     return {c: st.column_config.NumberColumn(c, format="%,.0f", help=currency) for c in columns}
+
+
+def share_column(label: str, maximum: float = 1.0) -> st.column_config.ProgressColumn:
+    """A ratio shown as a percentage bar (up to `maximum`: utilization can pass 100%)."""
+    return st.column_config.ProgressColumn(label, format="percent", min_value=0, max_value=maximum)

@@ -7,6 +7,7 @@ import json
 from datetime import date
 from decimal import Decimal
 
+import duckdb
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -245,6 +246,60 @@ def test_margin_waterfall_is_the_projects_to_date_at_the_period_end(firm, app_on
         [project, month],
     )
     assert len(app.dataframe[-1].value) == months
+
+
+def table_named(app: AppTest, name: str):
+    """The table shown above the download button called `Download <name> (CSV)`."""
+    labels = [button.label for button in app.download_button]
+    return app.dataframe[labels.index(f"Download {name} (CSV)")].value
+
+
+def test_sold_and_delivered_by_role_are_the_quote_lines_and_the_time(firm, app_on):
+    roles = table_named(app_on("margin"), "sold and delivered by role")
+    wanted = firm.query(
+        "select sum(sold_hours), sum(delivered_billable_hours), sum(sold_reporting_amount) "
+        "from marts.sold_vs_delivered_by_role where is_quoted_by_role"
+    )[0]
+    assert len(roles) > 1 and wanted[0] > 0
+    shown = (roles["sold_hours"].sum(), roles["delivered_hours"].sum(), roles["sold"].sum())
+    assert [round(float(v), 2) for v in shown] == [round(float(v), 2) for v in wanted]
+
+
+def test_billable_work_by_task_is_the_periods_approved_time(firm, app_on):
+    tasks = table_named(app_on("utilization"), "billable work by task")
+    month = closed_month(firm)
+    wanted = dict(
+        firm.query(
+            "select task_name, sum(hours) from marts.billable_work_by_task_monthly "
+            "where work_month = ? group by 1",
+            [month],
+        )
+    )
+    assert wanted and dict(zip(tasks["task"], tasks["hours"], strict=True)) == {
+        task: float(hours) for task, hours in wanted.items()
+    }
+
+
+def test_rate_card_disagreements_are_listed_as_findings(firm, tmp_path, dashboard_env):
+    """The clean firm's rate cards agree with its contracts; one that does not is shown."""
+    dashboard_env(firm)
+    clean = render("integration_health")
+    assert table_named(clean, "rate card disagreements").empty
+    disagreeing = firm.copy(tmp_path)
+    with duckdb.connect(str(disagreeing.path)) as conn:
+        conn.execute(
+            "insert into marts.rate_card_disagreements (rate_card_disagreement_id, project_code, "
+            "role_key, rate_card_title, disagreement, psa_rate_amount, psa_rate_currency, "
+            "contract_rate_amount, contract_rate_currency, valid_from, is_current) values "
+            "('PRJ-1:manager:2026-01-01', 'PRJ-1', 'manager', 'SOW-1', 'rate', 180, 'EUR', 150, "
+            "'EUR', '2026-01-01', true)"
+        )
+    dashboard_env(disagreeing)
+    app = render("integration_health")
+    assert "1 period(s) where Kantata's rate card prices a role unlike the contract" in (
+        app.warning[0].value
+    )
+    assert table_named(app, "rate card disagreements")["project_code"].tolist() == ["PRJ-1"]
 
 
 def test_backlog_page_splits_the_period_end_backlog(firm, app_on):

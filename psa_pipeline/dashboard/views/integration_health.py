@@ -87,6 +87,17 @@ chart.update_layout(height=340, title="Latency in days", margin={"t": 50})
 st.plotly_chart(chart, width="stretch")
 shell.table(metrics, "integration health by month")
 
+st.subheader("Rate cards that disagree with the contract")
+disagreements = figures.rate_card_disagreements(context, filters)
+if disagreements.empty:
+    st.caption("Every PSA rate card prices each role as the contract in force does.")
+else:
+    st.warning(
+        f"{len(disagreements):,} period(s) where Kantata's rate card prices a role unlike the "
+        "contract: the PSA plans and reports at a rate the client will not be billed."
+    )
+shell.table(disagreements, "rate card disagreements")
+
 st.subheader("Unmatched records")
 shell.table(review, "records for review")
 

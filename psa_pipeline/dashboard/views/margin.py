@@ -76,6 +76,21 @@ with customer_tab:
 with project_tab:
     shell.table(by_project, "margin by project", column_config=config)
 
+st.subheader("Sold and delivered, by role")
+st.caption(
+    "What the won deals quoted per role (HubSpot line items) against what each role delivered "
+    "to date, on projects quoted by role; fixed fees are quoted as one fee and left out."
+)
+roles = filters.convert(
+    figures.sold_vs_delivered_by_role(context, filters),
+    ["sold", "delivered", "sold_less_delivered"],
+)
+shell.table(
+    roles,
+    "sold and delivered by role",
+    column_config=shell.money_columns(currency, ["sold", "delivered", "sold_less_delivered"]),
+)
+
 st.subheader("One project, month by month")
 names = figures.project_names(context).set_index("project_code")
 codes = by_project["project"].tolist()

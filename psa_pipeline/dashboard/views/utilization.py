@@ -65,11 +65,7 @@ consultants = figures.utilization_by_consultant(context, filters, period)
 shell.table(
     consultants,
     "utilization by consultant",
-    column_config={
-        "utilization_ratio": st.column_config.ProgressColumn(
-            "utilization", format="percent", min_value=0, max_value=1.2
-        )
-    },
+    column_config={"utilization_ratio": shell.share_column("utilization", maximum=1.2)},
 )
 
 st.subheader("Realization by practice")
@@ -86,4 +82,18 @@ shell.table(
     realization,
     "realization by practice and month",
     column_config=shell.money_columns(filters.currency, ["delivered", "billed"]),
+)
+
+st.subheader(f"Billable work by task, {period.label}")
+shell.not_filtered(filters, "Work by task", practice=True, legal_entity=True)
+tasks = filters.convert(
+    figures.billable_work_by_task(context, filters, period), ["delivered", "billed"]
+)
+shell.table(
+    tasks,
+    "billable work by task",
+    column_config={
+        **shell.money_columns(filters.currency, ["delivered", "billed"]),
+        "billable_ratio": shell.share_column("billable share"),
+    },
 )
