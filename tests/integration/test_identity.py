@@ -218,4 +218,5 @@ def test_integration_health_counts_what_the_review_lists(firm):
         "invoice_exception_rate",
         "unmatched_records",
         "records_for_review",
+        "rate_card_disagreements",
     }
