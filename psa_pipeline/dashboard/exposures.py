@@ -8,16 +8,16 @@ Dagster UI runs on to the page. The pages are not materialised: the dashboard re
 
 from __future__ import annotations
 
-import json
-
 import dagster as dg
+from dagster_dbt.asset_utils import get_manifest_and_translator_from_dbt_assets
 
 from psa_pipeline.dashboard.publish import PUBLISHED_MARTS
-from psa_pipeline.transform.project import dbt_project
+from psa_pipeline.transform.assets import mart_models
 
 
 def page_specs() -> list[dg.AssetSpec]:
-    manifest = json.loads(dbt_project.manifest_path.read_text())
+    # the manifest dagster-dbt already read for the marts, and the keys it gave them
+    manifest, translator, _ = get_manifest_and_translator_from_dbt_assets([mart_models])
     models = manifest["nodes"]
     return [
         dg.AssetSpec(
@@ -25,7 +25,10 @@ def page_specs() -> list[dg.AssetSpec]:
             description=f"Dashboard page “{exposure['label']}”: {exposure['description'].strip()}",
             deps=[
                 PUBLISHED_MARTS,
-                *(dg.AssetKey(models[node]["name"]) for node in exposure["depends_on"]["nodes"]),
+                *(
+                    translator.get_asset_key(models[node])
+                    for node in exposure["depends_on"]["nodes"]
+                ),
             ],
             group_name="dashboard",
             kinds={"streamlit"},
