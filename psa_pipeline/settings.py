@@ -35,6 +35,13 @@ DEFAULT_SANDBOX_URL = "http://127.0.0.1:8765"
 WAREHOUSES = ("duckdb", "postgres")
 
 
+# The dashboard's publication (psa_pipeline/dashboard/publish.py writes it, dashboard/data.py
+# reads it; both name its parts from here, the reader without importing Dagster): the warehouse
+# schemas it copies, and the file beside it that says why newer figures were held back.
+PUBLISHED_SCHEMAS = ("marts", "reverse_sync")
+HELD_BACK = "held_back.json"
+
+
 @dataclass(frozen=True)
 class SourceEndpoint:
     """Where one source system lives and the credential it takes."""
@@ -86,7 +93,7 @@ class Settings:
         return self.data_dir / "warehouse.duckdb"
 
     @property
-    def published_path(self) -> Path:
+    def published_path(self) -> Path:  # its layout: PUBLISHED_SCHEMAS, HELD_BACK beside it
         """The dashboard's read-only copy of the marts (psa_pipeline/dashboard/publish.py)."""
         return self.data_dir / "published" / "dashboard.duckdb"
 

@@ -24,12 +24,8 @@ import duckdb
 import pandas as pd
 import streamlit as st
 
-from psa_pipeline.settings import Settings
+from psa_pipeline.settings import HELD_BACK, PUBLISHED_SCHEMAS, Settings
 
-# publish.HELD_BACK; publish.py is not imported here, as it brings in all of Dagster and dbt
-HELD_BACK = "held_back.json"
-# Schemas a Postgres warehouse serves; everything else comes from the published file
-WAREHOUSE_SCHEMAS = ("marts", "reverse_sync")
 CACHE_ENTRIES = 512
 
 
@@ -135,7 +131,7 @@ class DataSource:
 
 
 def _reads_warehouse(sql: str) -> bool:
-    return any(re.search(rf"\b{schema}\.", sql) for schema in WAREHOUSE_SCHEMAS)
+    return any(re.search(rf"\b{schema}\.", sql) for schema in PUBLISHED_SCHEMAS)
 
 
 @st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)

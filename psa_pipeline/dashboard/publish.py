@@ -40,12 +40,11 @@ from dagster._core.storage.asset_check_execution_record import AssetCheckExecuti
 
 from psa_pipeline.reverse_sync.assets import erp_sync_invoices
 from psa_pipeline.reverse_sync.gate import full_asset_graph, latest_completed, sync_gate
+from psa_pipeline.settings import HELD_BACK, PUBLISHED_SCHEMAS
 from psa_pipeline.transform.assets import mart_models
 from psa_pipeline.warehouse import WAREHOUSE_POOL, Warehouse
 
 PUBLISHED_MARTS = dg.AssetKey("published_marts")
-COPIED_SCHEMAS = ("marts", "reverse_sync")
-HELD_BACK = "held_back.json"
 
 MART_KEYS = sorted(
     (key for key, group in mart_models.group_names_by_key.items() if group.startswith("marts")),
@@ -214,7 +213,7 @@ def _copy_schemas(published: duckdb.DuckDBPyConnection) -> dict[str, int]:
     tables = published.execute(
         "select table_schema, table_name from information_schema.tables "
         "where table_catalog = 'warehouse' and table_schema in "
-        f"({', '.join(repr(s) for s in COPIED_SCHEMAS)}) order by 1, 2"
+        f"({', '.join(repr(s) for s in PUBLISHED_SCHEMAS)}) order by 1, 2"
     ).fetchall()
     copied = {}
     for schema in sorted({schema for schema, _ in tables}):
