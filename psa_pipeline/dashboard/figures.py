@@ -265,6 +265,20 @@ def backlog_by(context: Context, filters: Filters, period: Period, by: str) -> p
     )
 
 
+def backlog_ahead(context: Context, filters: Filters) -> pd.DataFrame:
+    """Today's backlog over the months ahead: what the plan delivers each month, what is left
+    at each month's end, and the part no one is planned to deliver."""
+    where, params = filters.where()
+    return context.query(
+        "select schedule_month as month, min(months_ahead) as months_ahead, "
+        "sum(scheduled_reporting_amount) as scheduled, "
+        "sum(remaining_backlog_reporting_amount) as remaining, "
+        "sum(unscheduled_backlog_reporting_amount) as unscheduled "
+        f"from marts.backlog_by_month_ahead where 1 = 1{where} group by 1 order by 1",
+        params,
+    )
+
+
 # ---------- unbilled WIP
 
 

@@ -315,6 +315,29 @@ def test_backlog_page_splits_the_period_end_backlog(firm, app_on):
     assert shown[f"Unscheduled at the end of {label}"] == usd(unscheduled)
 
 
+def test_backlog_page_lays_todays_backlog_over_the_months_ahead(firm, app_on):
+    ahead = table_named(app_on("backlog"), "backlog by month ahead")
+    expected = firm.query(
+        "select schedule_month, sum(scheduled_reporting_amount), "
+        "sum(remaining_backlog_reporting_amount), sum(unscheduled_backlog_reporting_amount) "
+        "from marts.backlog_by_month_ahead group by 1 order by 1"
+    )
+    assert len(expected) > 1  # the plan reaches past the as-of month
+    assert [d.date() for d in ahead["month"]] == [row[0] for row in expected]
+    assert ahead["scheduled"].tolist() == pytest.approx([float(row[1]) for row in expected])
+    assert ahead["remaining"].tolist() == pytest.approx([float(row[2]) for row in expected])
+    # the months use up today's backlog: what is left after the last is the unscheduled part
+    backlog, scheduled, unscheduled = firm.query(
+        "select sum(backlog_reporting_amount), sum(scheduled_backlog_reporting_amount), "
+        "sum(unscheduled_backlog_reporting_amount) from marts.backlog_monthly where is_as_of_month"
+    )[0]
+    assert ahead["scheduled"].sum() == pytest.approx(float(scheduled), abs=0.05)
+    assert ahead["remaining"].iloc[-1] == pytest.approx(float(unscheduled), abs=0.05)
+    assert ahead["remaining"].iloc[0] + ahead["scheduled"].iloc[0] == pytest.approx(
+        float(backlog), abs=0.05
+    )
+
+
 def test_leakage_items_carry_their_corrections_state_in_the_erp_sync(firm, app_on, dashboard_env):
     dashboard_env(firm, PSA_DASHBOARD_LINK_HARVEST="https://harvest.example/{kind}/{id}")
     app = app_on("revenue_leakage")

@@ -43,6 +43,44 @@ chart.update_layout(
 st.plotly_chart(chart, width="stretch")
 config = shell.money_columns(currency, AMOUNTS + ["overrun"])
 shell.table(by_month, "backlog by month", column_config=config)
+st.subheader("Today's backlog by month ahead")
+ahead = filters.convert(
+    figures.backlog_ahead(context, filters), ["scheduled", "remaining", "unscheduled"]
+)
+as_of = context.publication.as_of_on
+st.caption(
+    f"The backlog at the as-of date ({as_of}) laid out over the months ahead: what the PSA's plan "
+    f"delivers in each month, and what is left at each month's end. What is left after the last "
+    f"planned month is the **unscheduled** part, sold with no one planned to deliver it. The "
+    f"period filter does not apply: this is today's backlog against today's plan."
+)
+ahead_chart = go.Figure(
+    [
+        go.Bar(x=ahead["month"], y=ahead["scheduled"], name="Scheduled in the month"),
+        go.Scatter(
+            x=ahead["month"],
+            y=ahead["remaining"],
+            name="Left at the month's end",
+            mode="lines+markers",
+        ),
+        go.Scatter(
+            x=ahead["month"],
+            y=ahead["unscheduled"],
+            name="Unscheduled",
+            mode="lines",
+            line={"dash": "dot"},
+        ),
+    ]
+)
+ahead_chart.update_layout(
+    height=380, title=f"Backlog by month ahead ({currency})", margin={"t": 50}
+)
+st.plotly_chart(ahead_chart, width="stretch")
+shell.table(
+    ahead,
+    "backlog by month ahead",
+    column_config=shell.money_columns(currency, ["scheduled", "remaining", "unscheduled"]),
+)
 practice_tab, customer_tab = st.tabs(["By practice", "By customer"])
 with practice_tab:
     frame = filters.convert(figures.backlog_by(context, filters, period, "practice"), AMOUNTS)
