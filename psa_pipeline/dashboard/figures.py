@@ -478,14 +478,25 @@ def review_items(context: Context) -> pd.DataFrame:
     )
 
 
+ERP_WRITE_COLUMNS = [
+    "external_id",
+    "record_type",
+    "status",
+    "attempts",
+    "last_error",
+    "created_at",
+    "updated_at",
+    "corrections",
+]
+
+
 def erp_writes(context: Context) -> pd.DataFrame:
+    """The ERP sync's writes, newest first (none before the first sync makes its ledger)."""
     if not context.source.has_tables(context.publication, SYNC_TABLES):
-        return pd.DataFrame(
-            columns=["external_id", "status", "attempts", "last_error", "created_at", "updated_at"]
-        )
+        return pd.DataFrame(columns=ERP_WRITE_COLUMNS)
     return context.query(
-        "select o.external_id, o.record_type, o.status, o.attempts, o.last_error, "
-        "o.created_at, o.updated_at, count(l.correction_id) as corrections "
+        f"select {', '.join(f'o.{c}' for c in ERP_WRITE_COLUMNS[:-1])}, "
+        "count(l.correction_id) as corrections "
         "from reverse_sync.erp_sync_outbox as o "
         "left join reverse_sync.erp_sync_ledger as l on l.external_id = o.external_id "
         "group by 1, 2, 3, 4, 5, 6, 7 order by o.created_at desc, o.external_id"

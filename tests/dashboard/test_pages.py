@@ -426,6 +426,19 @@ def test_a_warned_check_marks_the_figures_it_is_behind(firm, tmp_path, dashboard
     assert app.success and not app.warning  # backlog reads no table behind the warning
 
 
+def test_before_the_first_erp_sync_every_page_renders(firm, tmp_path, dashboard_env):
+    """A firm published before any sync has run has no ledger (reverse_sync.*) to read."""
+    unsynced = firm.copy(tmp_path)
+    unsynced.write("drop schema reverse_sync cascade")
+    dashboard_env(unsynced)
+    for page in ORDER:
+        app = render(page)
+        assert not app.error, (page, [e.value for e in app.error])
+    assert any("has not written anything yet" in c.value for c in app.caption)
+    writes = table_named(app, "ERP writes by state")
+    assert writes.empty and list(writes.columns) == ["status", "writes", "corrections"]
+
+
 def test_without_a_publication_every_page_says_how_to_make_one(tmp_path, dashboard_env):
     dashboard_env(tmp_path)
     for page in ORDER:

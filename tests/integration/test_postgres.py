@@ -25,12 +25,15 @@ import duckdb
 import psycopg2
 import pytest
 import yaml
+from streamlit.testing.v1 import AppTest
 
+from psa_pipeline.dashboard.pages import ORDER
 from psa_pipeline.dashboard.publish import publish
 from psa_pipeline.definitions import build_definitions, dbt_executable
 from psa_pipeline.ingest.assets import ingest_assets
 from psa_pipeline.settings import DBT_PROJECT_DIR, PostgresConnection, Settings, load_settings
 from psa_pipeline.warehouse import Warehouse
+from tests.dashboard.conftest import APP as DASHBOARD_APP
 from tests.helpers import settings_for, start_sandbox
 
 # Columns whose values depend on when, not on what, was loaded or built
@@ -251,7 +254,7 @@ def differences(duck: dict, pg: dict) -> list[str]:
 
 @pytest.mark.slow
 def test_the_whole_dbt_build_runs_on_postgres_with_the_numbers_of_duckdb(
-    tmp_path, postgres_database
+    tmp_path, postgres_database, monkeypatch
 ):
     server = start_sandbox(tmp_path / "sandbox")
     try:
@@ -318,3 +321,23 @@ def test_the_whole_dbt_build_runs_on_postgres_with_the_numbers_of_duckdb(
     assert published["postgres"][:2] == published["duckdb"][:2] and published["duckdb"][1]
     assert published["postgres"][2] == [("publication",)]
     assert ("marts",) in published["duckdb"][2]
+
+    # and every page shows, from Postgres, the figures it shows from DuckDB's copy
+    shown = {s.warehouse: pages_shown(s, monkeypatch) for s in (on_duckdb, on_postgres)}
+    assert shown["postgres"] == shown["duckdb"]
+    assert sum(len(figures) for figures in shown["duckdb"].values()) >= 20
+
+
+def pages_shown(settings: Settings, monkeypatch) -> dict[str, dict[str, str]]:
+    """Each dashboard page rendered by AppTest on this warehouse: its headline figures."""
+    monkeypatch.setenv("PSA_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("PSA_WAREHOUSE", settings.warehouse)
+    monkeypatch.setenv("PSA_POSTGRES_DATABASE", settings.postgres.database)
+    shown = {}
+    for page in ORDER:
+        app = AppTest.from_file(str(DASHBOARD_APP), default_timeout=120).run()
+        if page != "overview":
+            app.switch_page(f"views/{page}.py").run()
+        assert not app.exception, (settings.warehouse, page, [e.value for e in app.exception])
+        shown[page] = {metric.label: metric.value for metric in app.metric}
+    return shown

@@ -102,7 +102,9 @@ st.subheader("Unmatched records")
 shell.table(review, "records for review")
 
 st.subheader("ERP sync")
-if dead.empty:
+if writes.empty:
+    st.caption("The ERP sync has not written anything yet: its ledger starts with its first run.")
+elif dead.empty:
     st.caption("No dead letters: the ERP accepted every write the sync made.")
 else:
     st.error(f"{len(dead)} write(s) refused by the ERP (dead letters); replay after fixing them.")
