@@ -207,8 +207,8 @@ def margin_to_date(context: Context, filters: Filters, period: Period, by: str) 
         "as period_margin "
         "from marts.project_margin_monthly as m "
         "left join marts.dim_customer as c on c.customer_id = m.customer_id "
-        f"where m.margin_month <= ?{where} group by 1 order by 2 desc nulls last",
-        [*[period.end] * 5, *[period.start] * 3, period.end, *params],
+        f"where m.margin_month between ? and ?{where} group by 1 order by 2 desc nulls last",
+        [*[period.end] * 5, *[period.start] * 3, period.start, period.end, *params],
     )
 
 

@@ -305,7 +305,9 @@ def change(now, before, formatter) -> str | None:
 def table(
     frame: pd.DataFrame, name: str, *, column_config: dict | None = None, height: int | None = None
 ) -> None:
-    """A table, and a button that downloads it as CSV."""
+    """A table, and a button that downloads it as CSV. Date columns (DuckDB's DATE arrives as
+    a midnight timestamp) show as dates."""
+    column_config = {**_date_columns(frame), **(column_config or {})}
     st.dataframe(frame, hide_index=True, column_config=column_config, height=height or "auto")
     st.download_button(
         f"Download {name} (CSV)",
@@ -315,6 +317,16 @@ def table(
         key=f"download_{name}",
         icon=":material/download:",
     )
+
+
+def _date_columns(frame: pd.DataFrame) -> dict:
+    dates = {}
+    for name in frame.columns:
+        column = frame[name]
+        if pd.api.types.is_datetime64_any_dtype(column) and column.dt.tz is None:
+            if (column.dropna() == column.dropna().dt.normalize()).all():
+                dates[name] = st.column_config.DateColumn(name, format="YYYY-MM-DD")
+    return dates
 
 
 def money_columns(currency: str, columns: Sequence[str]) -> dict:

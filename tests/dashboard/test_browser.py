@@ -142,6 +142,15 @@ def expected_figures(firm: Published) -> dict[str, dict[str, str]]:
     }
 
 
+def whole_page(page):
+    """The page as tall as its content: Streamlit scrolls inside its main block, so a
+    full-page screenshot of the window alone would cut the page at the window's height."""
+    height = page.evaluate("document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
+    page.set_viewport_size({"width": 1600, "height": max(1000, int(height))})
+    page.wait_for_timeout(500)  # the charts redraw at the new size
+    return page
+
+
 @pytest.mark.skipif(CHROMIUM is None, reason="no chromium on PATH (apt-get install -y chromium)")
 def test_every_page_shows_the_marts_figures_in_a_browser(dashboard, firm, tmp_path):
     from playwright.sync_api import sync_playwright
@@ -180,7 +189,7 @@ def test_every_page_shows_the_marts_figures_in_a_browser(dashboard, firm, tmp_pa
                 assert word not in text, (name, word)
             assert page.locator('[data-testid="stException"]').count() == 0, name
             shot = tmp_path / f"{name}.png"
-            page.screenshot(path=str(shot), full_page=True)
+            whole_page(page).screenshot(path=str(shot))
             print(f"{name}: rendered in {timings[name]:.2f} s, screenshot {shot}")
         browser.close()
     assert set(timings) == set(ORDER)

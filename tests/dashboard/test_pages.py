@@ -246,6 +246,15 @@ def test_margin_waterfall_is_the_projects_to_date_at_the_period_end(firm, app_on
         [project, month],
     )
     assert len(app.dataframe[-1].value) == months
+    # by practice: a row per practice with projects in the period, each adding up to the marts
+    by_practice = table_named(app, "margin by practice")
+    practices = firm.query(
+        "select coalesce(practice, '(none)'), sum(sold_reporting_amount) "
+        "from marts.project_margin_monthly where margin_month = ? group by 1 order by 2 desc",
+        [month],
+    )
+    assert by_practice["practice"].tolist() == [p for p, _ in practices]
+    assert by_practice["sold"].tolist() == pytest.approx([float(v) for _, v in practices])
 
 
 def table_named(app: AppTest, name: str):

@@ -125,6 +125,7 @@ for column in ("planned", "delivered", "billed", "collected"):
 line.update_layout(
     barmode="group", height=360, title=f"{project} by month ({currency})", margin={"t": 50}
 )
+line.update_xaxes(dtick="M1", tickformat="%b %Y")  # a bar per month, named as such
 st.plotly_chart(line, width="stretch")
 shell.table(
     months,
