@@ -86,7 +86,8 @@ EXPECTED_ASSETS = {
     ),
     **_group(
         "marts_finance",
-        *("project_margin_monthly", "backlog_monthly", "unbilled_wip", "revenue_leakage"),
+        *("project_margin_monthly", "backlog_monthly", "backlog_by_month_ahead"),
+        *("unbilled_wip", "revenue_leakage"),
         *("billing_corrections", "month_end_close_snapshots", "sold_vs_delivered_by_role"),
     ),
     **_group(
