@@ -1,6 +1,5 @@
 """ERP writes as NetSuite takes them: upsert by external id, create with an idempotency key."""
 
-import sqlite3
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -10,7 +9,17 @@ import requests
 from psa_pipeline.reverse_sync.erp_client import ErpClient, ErpLoginRefused, ErpUnavailable
 from psa_pipeline.settings import SANDBOX_NETSUITE_ACCOUNT_ID, SourceEndpoint, sandbox_tba
 from psa_pipeline.sources.netsuite import netsuite_auth
-from tests.helpers import AUTH, NETSUITE_TBA, invoice_body, suiteql
+from tests.helpers import (
+    AUTH,
+    NETSUITE_TBA,
+    correction_lines,
+    credit_memo_body,
+    firm_invoices,
+    invoice_body,
+    put_record,
+    read_record,
+    suiteql,
+)
 
 RECORDS = "/netsuite/services/rest/record/v1"
 
@@ -129,65 +138,6 @@ def test_a_write_whose_answer_was_lost_is_resent_signed_afresh(sandbox):
 # ------------------------------------------------------------------ billing corrections
 
 
-def invoices(server, count=2) -> list[sqlite3.Row]:
-    """Firm invoices of `count` different customers (id, entity, currency, total)."""
-    with server.store.connect() as conn:
-        return conn.execute(
-            "select min(id) as id, entity, currency, foreigntotal from netsuite_transaction "
-            "where type = 'CustInvc' group by entity order by entity limit ?",
-            (count,),
-        ).fetchall()
-
-
-def correction_lines() -> dict:
-    """A line of each kind a correction bills or credits, each naming its correction."""
-    line = {"item": {"refName": "Professional Services"}, "quantity": "1", "rate": "10.00"}
-    return {
-        "items": [
-            line
-            | {
-                "amount": "10.00",
-                "custcol_time_entry_id": 1,
-                "custcol_psa_correction_id": "c-time",
-            },
-            line
-            | {"amount": "10.00", "custcol_expense_id": 2, "custcol_psa_correction_id": "c-exp"},
-            line
-            | {"amount": "10.00", "custcol_milestone_id": 3, "custcol_psa_correction_id": "c-ms"},
-        ]
-    }
-
-
-def credit_memo(invoice, *applied: tuple[str, str], created_from=True) -> dict:
-    """A credit memo of 30.00 for the invoice's customer, applied as `applied` says."""
-    body = invoice_body() | {
-        "entity": {"id": str(invoice["entity"])},
-        "currency": {"refName": invoice["currency"]},
-        "item": correction_lines(),
-        "apply": {
-            "items": [
-                {"doc": {"id": doc}, "apply": True, "amount": amount} for doc, amount in applied
-            ]
-        },
-    }
-    return body | ({"createdFrom": {"id": str(invoice["id"])}} if created_from else {})
-
-
-def put(server, record_type, external_id, body) -> requests.Response:
-    return requests.put(
-        f"{server.url}{RECORDS}/{record_type}/eid:{external_id}",
-        json=body,
-        headers=AUTH,
-        timeout=30,
-    )
-
-
-def get(server, record_type, external_id) -> dict:
-    return requests.get(
-        f"{server.url}{RECORDS}/{record_type}/eid:{external_id}", headers=AUTH, timeout=30
-    ).json()
-
-
 def line_keys(server, external_id) -> list[int]:
     """The keys of a record's lines: a rewrite gives its lines new ones."""
     with server.store.connect() as conn:
@@ -211,9 +161,9 @@ def links(server, nextdoc) -> list[dict]:
 @pytest.mark.parametrize("record_type", ["invoice", "creditMemo"])
 def test_lines_keep_what_they_bill_and_the_correction_they_put_right(sandbox, record_type):
     body = invoice_body() | {"item": correction_lines()}
-    assert put(sandbox, record_type, "CORR-1", body).status_code == 204
+    assert put_record(sandbox, record_type, "CORR-1", body).status_code == 204
     assert post(sandbox, record_type, record=body | {"memo": "posted"}).status_code == 204
-    stored = get(sandbox, record_type, "CORR-1")
+    stored = read_record(sandbox, record_type, "CORR-1")
     fields = [
         {k: v for k, v in line.items() if k.startswith("custcol_") and v is not None}
         for line in stored["item"]["items"]
@@ -240,20 +190,20 @@ def test_lines_keep_what_they_bill_and_the_correction_they_put_right(sandbox, re
     # the same body again changes nothing (the lines keep their keys); another correction id
     # is a change
     keys = line_keys(sandbox, "CORR-1")
-    assert put(sandbox, record_type, "CORR-1", body).status_code == 204
+    assert put_record(sandbox, record_type, "CORR-1", body).status_code == 204
     assert line_keys(sandbox, "CORR-1") == keys
     body["item"]["items"][2]["custcol_psa_correction_id"] = "c-ms-2"
-    assert put(sandbox, record_type, "CORR-1", body).status_code == 204
+    assert put_record(sandbox, record_type, "CORR-1", body).status_code == 204
     assert line_keys(sandbox, "CORR-1") != keys
-    again = get(sandbox, record_type, "CORR-1")
+    again = read_record(sandbox, record_type, "CORR-1")
     assert again["item"]["items"][2]["custcol_psa_correction_id"] == "c-ms-2"
 
 
 def test_a_credit_memo_is_applied_as_the_firms_own_are_and_a_re_put_replaces_its_links(sandbox):
-    first, _ = invoices(sandbox)
-    body = credit_memo(first, (str(first["id"]), "12.50"))
-    assert put(sandbox, "creditMemo", "CM-1", body).status_code == 204
-    memo = get(sandbox, "creditMemo", "CM-1")
+    first, _ = firm_invoices(sandbox)
+    body = credit_memo_body(first, (str(first["id"]), "12.50"))
+    assert put_record(sandbox, "creditMemo", "CM-1", body).status_code == 204
+    memo = read_record(sandbox, "creditMemo", "CM-1")
     assert memo["createdFrom"] == {"id": str(first["id"])}
     assert memo["apply"] == {
         "items": [{"doc": {"id": str(first["id"])}, "apply": True, "amount": "12.50"}]
@@ -289,37 +239,38 @@ def test_a_credit_memo_is_applied_as_the_firms_own_are_and_a_re_put_replaces_its
 
     # the same body again: nothing changes, no second link
     keys = line_keys(sandbox, "CM-1")
-    assert put(sandbox, "creditMemo", "CM-1", body).status_code == 204
+    assert put_record(sandbox, "creditMemo", "CM-1", body).status_code == 204
     assert line_keys(sandbox, "CM-1") == keys
     assert links(sandbox, memo_id) == [link]
     # another amount replaces the link; an unapplied element applies nothing
-    changed = credit_memo(first, (str(first["id"]), "30.00"))
+    changed = credit_memo_body(first, (str(first["id"]), "30.00"))
     changed["apply"]["items"].append({"doc": {"id": "1"}, "apply": False, "amount": "5.00"})
-    assert put(sandbox, "creditMemo", "CM-1", changed).status_code == 204
+    assert put_record(sandbox, "creditMemo", "CM-1", changed).status_code == 204
     assert [(row["previousdoc"], row["foreignamount"]) for row in links(sandbox, memo_id)] == [
         (first["id"], "30.00")
     ]
     # applied to nothing: no links left
-    assert put(sandbox, "creditMemo", "CM-1", credit_memo(first)).status_code == 204
+    assert put_record(sandbox, "creditMemo", "CM-1", credit_memo_body(first)).status_code == 204
     assert links(sandbox, memo_id) == []
 
 
 def test_refused_applications_change_nothing(sandbox):
-    first, other = invoices(sandbox)
+    first, other = firm_invoices(sandbox)
     with sandbox.store.connect() as conn:
         (payment,) = conn.execute(
             "select id from netsuite_transaction where type = 'CustPymt' limit 1"
         ).fetchone()
     own = str(first["id"])
     refused = {
-        "unknown invoice": credit_memo(first, ("99999999", "1.00")),
-        "not an invoice": credit_memo(first, (str(payment), "1.00")),
-        "another customer's invoice": credit_memo(first, (str(other["id"]), "1.00")),
-        "more than the credit memo": credit_memo(first, (own, "30.01")),
-        "the same invoice twice": credit_memo(first, (own, "1.00"), (own, "2.00")),
-        "nothing applied": credit_memo(first, (own, "0.00")),
-        "created from an unknown invoice": credit_memo(first) | {"createdFrom": {"id": "99999999"}},
-        "created from another customer's": credit_memo(first)
+        "unknown invoice": credit_memo_body(first, ("99999999", "1.00")),
+        "not an invoice": credit_memo_body(first, (str(payment), "1.00")),
+        "another customer's invoice": credit_memo_body(first, (str(other["id"]), "1.00")),
+        "more than the credit memo": credit_memo_body(first, (own, "30.01")),
+        "the same invoice twice": credit_memo_body(first, (own, "1.00"), (own, "2.00")),
+        "nothing applied": credit_memo_body(first, (own, "0.00")),
+        "created from an unknown invoice": credit_memo_body(first)
+        | {"createdFrom": {"id": "99999999"}},
+        "created from another customer's": credit_memo_body(first)
         | {"createdFrom": {"id": str(other["id"])}},
         "an invoice applied": invoice_body() | {"apply": {"items": []}},
     }
@@ -327,7 +278,7 @@ def test_refused_applications_change_nothing(sandbox):
     for reason, body in refused.items():
         record_type = "invoice" if reason == "an invoice applied" else "creditMemo"
         for answer in (
-            put(sandbox, record_type, "CM-REFUSED", body),
+            put_record(sandbox, record_type, "CM-REFUSED", body),
             post(sandbox, record_type, record=body),
         ):
             assert answer.status_code == 400, reason
