@@ -8,6 +8,7 @@ import dataclasses
 import functools
 import json
 import shutil
+import sqlite3
 import subprocess
 import tempfile
 from pathlib import Path
@@ -212,6 +213,68 @@ def invoice_body(amount="750.00", quantity="5") -> dict:
             ]
         },
     }
+
+
+def firm_invoices(server, count=2) -> list[sqlite3.Row]:
+    """An invoice of the firm's (id, entity, currency) for each of `count` customers."""
+    with server.store.connect() as conn:
+        return conn.execute(
+            "select min(id) as id, entity, currency from netsuite_transaction "
+            "where type = 'CustInvc' group by entity order by entity limit ?",
+            (count,),
+        ).fetchall()
+
+
+def correction_lines() -> dict:
+    """A line of each kind a correction bills or credits, each naming its correction."""
+    line = {"item": {"refName": "Professional Services"}, "quantity": "1", "rate": "10.00"}
+    return {
+        "items": [
+            line
+            | {
+                "amount": "10.00",
+                "custcol_time_entry_id": 1,
+                "custcol_psa_correction_id": "c-time",
+            },
+            line
+            | {"amount": "10.00", "custcol_expense_id": 2, "custcol_psa_correction_id": "c-exp"},
+            line
+            | {"amount": "10.00", "custcol_milestone_id": 3, "custcol_psa_correction_id": "c-ms"},
+        ]
+    }
+
+
+def credit_memo_body(invoice, *applied: tuple[str, str]) -> dict:
+    """A credit memo of 30.00 for the invoice's customer, created from it and applied to the
+    invoices and amounts `applied` names."""
+    return invoice_body() | {
+        "entity": {"id": str(invoice["entity"])},
+        "currency": {"refName": invoice["currency"]},
+        "item": correction_lines(),
+        "createdFrom": {"id": str(invoice["id"])},
+        "apply": {
+            "items": [
+                {"doc": {"id": doc}, "apply": True, "amount": amount} for doc, amount in applied
+            ]
+        },
+    }
+
+
+def put_record(server, record_type, external_id, body) -> requests.Response:
+    return requests.put(
+        f"{server.url}/netsuite/services/rest/record/v1/{record_type}/eid:{external_id}",
+        json=body,
+        headers=AUTH,
+        timeout=30,
+    )
+
+
+def read_record(server, record_type, external_id) -> dict:
+    return requests.get(
+        f"{server.url}/netsuite/services/rest/record/v1/{record_type}/eid:{external_id}",
+        headers=AUTH,
+        timeout=30,
+    ).json()
 
 
 def dbt(command: str, work_dir: Path, warehouse: Path, *args: str) -> str:

@@ -22,6 +22,21 @@ Writes, for invoices and credit memos:
   key and body give the same record however often or concurrently they are sent, and the key
   with another body is refused (409).
 Writes persist in the store and are visible to SuiteQL, as real records would be.
+
+What a write carries, as NetSuite's REST API Browser (record/v1) defines the records: lines in
+the `item` sublist (`{"items": [...]}`) with item, description, quantity, rate and amount, and
+this firm's custom line fields `custcol_time_entry_id`, `custcol_expense_id`,
+`custcol_milestone_id` (what a line bills: integer ids) and `custcol_psa_correction_id` (text:
+the PSA correction a line puts right), custom fields sitting on the line beside the standard
+ones as REST records carry them. A credit memo may also carry `createdFrom` (an nsResource,
+`{"id": "<invoice internal id>"}`) and the `apply` sublist, `creditMemo-applyCollection`, whose
+`creditMemo-applyElement`s name the invoice in `doc` (an nsResource), say `apply` (boolean) and
+the `amount` applied (NetSuite REST API Browser, record/v1, definitions `creditMemo`,
+`creditMemo-applyCollection` and `creditMemo-applyElement`, as tabulated for 2026.1 in
+wsjmnh/netsuite-record-rest-docs docs/schemas/creditMemo.md; the same element is modelled with
+amount, apply, doc and line in the in_netsuite Python client's CreditMemoApplyElement). Each
+applied invoice becomes a previoustransactionlink row, as the firm's own credit memos are
+stored (sandbox/billing.py), and createdFrom is served on the credit memo's main line.
 """
 
 from __future__ import annotations
@@ -42,7 +57,7 @@ from pydantic import BaseModel, Field
 
 from psa_pipeline.money import money_text, quantity_text, to_cents
 from psa_pipeline.sandbox.auth import lacks
-from psa_pipeline.sandbox.store import CLIENT_LINE_KEYS, CLIENT_TRANSACTION_IDS
+from psa_pipeline.sandbox.store import CLIENT_LINE_KEYS, CLIENT_TRANSACTION_IDS, insert
 from psa_pipeline.sandbox.suiteql import SuiteQLError, compile_query, register_functions
 from psa_pipeline.settings import SANDBOX_NETSUITE_ACCOUNT_ID, sandbox_tba
 
@@ -210,17 +225,46 @@ class Ref(BaseModel):
     refName: str | None = None
 
 
+# an integer custom field's value: one SQLite stores (a larger one would be a server error)
+RecordId = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
+
+
 class InvoiceLine(BaseModel):
     item: Ref
     description: str | None = Field(default=None, max_length=4000)
     quantity: Decimal
     rate: Decimal
     amount: Decimal
-    custcol_time_entry_id: int | None = None
+    custcol_time_entry_id: RecordId | None = None
+    custcol_expense_id: RecordId | None = None
+    custcol_milestone_id: RecordId | None = None
+    custcol_psa_correction_id: str | None = Field(default=None, min_length=1, max_length=200)
+
+
+# the custom line fields, stored in columns of the same names and read back as written
+CUSTOM_LINE_FIELDS = (
+    "custcol_time_entry_id",
+    "custcol_expense_id",
+    "custcol_milestone_id",
+    "custcol_psa_correction_id",
+)
 
 
 class InvoiceLines(BaseModel):
     items: list[InvoiceLine] = Field(min_length=1, max_length=10_000)
+
+
+class ApplyElement(BaseModel):
+    """creditMemo-applyElement: the invoice (`doc`), whether the credit is applied to it
+    (`apply`; a line left unapplied applies nothing, as in NetSuite) and how much."""
+
+    doc: Ref
+    apply: bool = False
+    amount: Decimal
+
+
+class ApplyCollection(BaseModel):
+    items: list[ApplyElement] = Field(max_length=1000)
 
 
 class InvoiceRecord(BaseModel):
@@ -230,9 +274,11 @@ class InvoiceRecord(BaseModel):
     memo: str | None = Field(default=None, max_length=4000)
     custbody_project_code: str | None = None
     item: InvoiceLines
+    createdFrom: Ref | None = None  # credit memos only: the invoice credited
+    apply: ApplyCollection | None = None  # credit memos only: the invoices the credit pays
 
 
-def _check_lines(record: InvoiceRecord) -> str | None:
+def _check_lines(record_type: str, record: InvoiceRecord) -> str | None:
     for n, line in enumerate(record.item.items, start=1):
         try:
             if to_cents(line.quantity * line.rate) != to_cents(line.amount):
@@ -243,6 +289,55 @@ def _check_lines(record: InvoiceRecord) -> str | None:
         return "entity.id must be the internal id of a customer"
     if not record.currency.refName:
         return "currency.refName is required"
+    return _check_apply(record_type, record)
+
+
+def _check_apply(record_type: str, record: InvoiceRecord) -> str | None:
+    """What can be told from the body alone about createdFrom and the apply sublist; whether
+    the invoices exist and belong to the customer is `_check_applied`, against the store."""
+    if record_type != "creditMemo":
+        if record.createdFrom is not None or record.apply is not None:
+            return f"createdFrom and apply are credit memo fields, not {record_type} fields"
+        return None
+    if record.createdFrom is not None and not (record.createdFrom.id or "").isdigit():
+        return "createdFrom.id must be the internal id of an invoice"
+    applied = [element for element in (record.apply.items if record.apply else []) if element.apply]
+    docs = [element.doc.id or "" for element in applied]
+    if not all(doc.isdigit() for doc in docs):
+        return "apply: each doc.id must be the internal id of an invoice"
+    if len(set(docs)) < len(docs):
+        return "apply: an invoice is applied to more than once"
+    try:
+        amounts = [to_cents(element.amount) for element in applied]
+        total = sum((to_cents(line.amount) for line in record.item.items), Decimal(0))
+    except InvalidOperation:
+        return "apply: each amount must be a number"
+    if any(amount <= 0 for amount in amounts):
+        return "apply: each amount applied must be more than zero"
+    if sum(amounts, Decimal(0)) > total:
+        return (
+            f"apply: the amounts applied ({money_text(sum(amounts, Decimal(0)))}) are more than "
+            f"the credit memo's total ({money_text(total)})"
+        )
+    return None
+
+
+def _check_applied(conn, header: dict, links: list[dict]) -> str | None:
+    """Every invoice a credit memo names (createdFrom, apply) is an invoice of its customer, in
+    its currency, as NetSuite only offers those to apply a credit to."""
+    named = [("createdFrom", header["createdfrom"])] if header["createdfrom"] else []
+    named += [("apply", link["previousdoc"]) for link in links]
+    for field, invoice_id in named:
+        invoice = conn.execute(
+            "select type, entity, currency from netsuite_transaction where id = ?", (invoice_id,)
+        ).fetchone()
+        if invoice is None or invoice["type"] != "CustInvc":
+            return f"Invalid Field Value {invoice_id} for {field}: no invoice with that internal id"
+        if invoice["entity"] != header["entity"] or invoice["currency"] != header["currency"]:
+            return (
+                f"Invalid Field Value {invoice_id} for {field}: the invoice is not one of customer "
+                f"{header['entity']} in {header['currency']}"
+            )
     return None
 
 
@@ -251,8 +346,9 @@ RECORD_TYPES = {"invoice": ("CustInvc", "DRAFT"), "creditMemo": ("CustCred", "CM
 RecordType = Literal["invoice", "creditMemo"]
 
 
-def _content(record: InvoiceRecord) -> tuple[dict, list[dict]]:
-    """The record as stored: header columns and lines, amounts to the cent."""
+def _content(record: InvoiceRecord) -> tuple[dict, list[dict], list[dict]]:
+    """The record as stored: header columns, lines, and the invoices a credit memo is applied
+    to (previousdoc and amount, in the order sent), amounts to the cent."""
     total = sum((to_cents(line.amount) for line in record.item.items), Decimal(0))
     header = {
         "entity": int(record.entity.id),
@@ -260,6 +356,7 @@ def _content(record: InvoiceRecord) -> tuple[dict, list[dict]]:
         "currency": record.currency.refName,
         "memo": record.memo,
         "custbody_project_code": record.custbody_project_code,
+        "createdfrom": int(record.createdFrom.id) if record.createdFrom else None,
         "foreigntotal": money_text(total),
     }
     lines = [
@@ -269,11 +366,16 @@ def _content(record: InvoiceRecord) -> tuple[dict, list[dict]]:
             "quantity": quantity_text(line.quantity),
             "rate": money_text(line.rate),
             "foreignamount": money_text(line.amount),
-            "custcol_time_entry_id": line.custcol_time_entry_id,
         }
+        | {field: getattr(line, field) for field in CUSTOM_LINE_FIELDS}
         for line in record.item.items
     ]
-    return header, lines
+    links = [
+        {"previousdoc": int(element.doc.id), "foreignamount": money_text(element.amount)}
+        for element in (record.apply.items if record.apply else [])
+        if element.apply
+    ]
+    return header, lines, links
 
 
 def _created(request: Request, record_type: str, record_id: int) -> Response:
@@ -291,20 +393,27 @@ def upsert_record(
     """Create or replace the record with this external id: the idempotent write."""
     if refused := _login_refused(request):
         return refused
-    if problem := _check_lines(record):
+    if problem := _check_lines(record_type, record):
         return netsuite_error(400, problem, "INVALID_FIELD_VALUE")
-    header, lines = _content(record)
+    header, lines, links = _content(record)
     type_code = RECORD_TYPES[record_type][0]
     with request.app.state.store.transaction() as conn:
+        if problem := _check_applied(conn, header, links):
+            return netsuite_error(400, problem, "INVALID_FIELD_VALUE")
         existing = conn.execute(
             "select * from netsuite_transaction where externalid = ? and type = ?",
             (external_id, type_code),
         ).fetchone()
-        if existing is not None and _unchanged(conn, existing, header, lines):
+        if existing is not None and _unchanged(conn, existing, header, lines, links):
             record_id = existing["id"]
         else:
             record_id = _write_record(
-                conn, record_type, existing, external_id, header, lines, request.app.state.clock()
+                conn,
+                record_type,
+                existing,
+                external_id,
+                (header, lines, links),
+                request.app.state.clock(),
             )
     return _created(request, record_type, record_id)
 
@@ -323,13 +432,15 @@ def create_record(
     """
     if refused := _login_refused(request):
         return refused
-    if problem := _check_lines(record):
+    if problem := _check_lines(record_type, record):
         return netsuite_error(400, problem, "INVALID_FIELD_VALUE")
-    header, lines = _content(record)
+    header, lines, links = _content(record)
     fingerprint = hashlib.sha256(
-        json.dumps([record_type, header, lines], sort_keys=True).encode()
+        json.dumps([record_type, header, lines, links], sort_keys=True).encode()
     ).hexdigest()
     with request.app.state.store.transaction() as conn:  # immediate: one writer at a time
+        if problem := _check_applied(conn, header, links):
+            return netsuite_error(400, problem, "INVALID_FIELD_VALUE")
         earlier = (
             conn.execute(
                 "select request_hash, record_id from netsuite_idempotency where key = ?",
@@ -347,7 +458,7 @@ def create_record(
         if earlier is not None:
             return _created(request, record_type, earlier["record_id"])
         record_id = _write_record(
-            conn, record_type, None, None, header, lines, request.app.state.clock()
+            conn, record_type, None, None, (header, lines, links), request.app.state.clock()
         )
         if idempotency_key:
             conn.execute(
@@ -357,15 +468,23 @@ def create_record(
     return _created(request, record_type, record_id)
 
 
-def _unchanged(conn, existing, header: dict, lines: list[dict]) -> bool:
+def _unchanged(conn, existing, header: dict, lines: list[dict], links: list[dict]) -> bool:
+    """The stored record is what the body says: header, lines (custom fields included) and the
+    invoices it is applied to."""
     if any(existing[k] != v for k, v in header.items()):
         return False
     stored = conn.execute(
-        "select item, memo, quantity, rate, foreignamount, custcol_time_entry_id "
+        f"select item, memo, quantity, rate, foreignamount, {', '.join(CUSTOM_LINE_FIELDS)} "
         'from netsuite_transactionline where "transaction" = ? order by linesequencenumber',
         (existing["id"],),
     ).fetchall()
-    return [dict(row) for row in stored] == lines
+    applied = conn.execute(
+        "select previousdoc, foreignamount from netsuite_previoustransactionlink "
+        "where nextdoc = ? order by previousdoc",
+        (existing["id"],),
+    ).fetchall()
+    by_invoice = sorted(links, key=lambda link: link["previousdoc"])
+    return [dict(row) for row in stored] == lines and [dict(row) for row in applied] == by_invoice
 
 
 def _write_record(
@@ -373,11 +492,12 @@ def _write_record(
     record_type: str,
     existing,
     external_id: str | None,
-    header: dict,
-    lines: list[dict],
+    content: tuple[dict, list[dict], list[dict]],
     now: str,
 ) -> int:
-    """Create or replace the record and its lines; the internal id never changes."""
+    """Create or replace the record, its lines and what it is applied to; the internal id never
+    changes."""
+    header, lines, links = content
     type_code, prefix = RECORD_TYPES[record_type]
     if existing is None:
         record_id = conn.execute(
@@ -410,24 +530,31 @@ def _write_record(
         "select coalesce(max(uniquekey), ?) + 1 from netsuite_transactionline where uniquekey > ?",
         (CLIENT_LINE_KEYS, CLIENT_LINE_KEYS),
     ).fetchone()[0]
-    conn.executemany(
-        'insert into netsuite_transactionline (uniquekey, "transaction", linesequencenumber, '
-        "item, memo, quantity, rate, foreignamount, custcol_time_entry_id, linelastmodifieddate) "
-        "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    insert(
+        conn,
+        "netsuite_transactionline",
         [
-            (
-                next_key + n,
-                record_id,
-                n + 1,
-                line["item"],
-                line["memo"],
-                line["quantity"],
-                line["rate"],
-                line["foreignamount"],
-                line["custcol_time_entry_id"],
-                now,
-            )
+            {"uniquekey": next_key + n, "transaction": record_id, "linesequencenumber": n + 1}
+            | line
+            | {"linelastmodifieddate": now}
             for n, line in enumerate(lines)
+        ],
+    )
+    # one link per invoice applied to, as the firm's own credit memos are linked (billing.py)
+    conn.execute("delete from netsuite_previoustransactionlink where nextdoc = ?", (record_id,))
+    insert(
+        conn,
+        "netsuite_previoustransactionlink",
+        [
+            {
+                "nextdoc": record_id,
+                "previousdoc": link["previousdoc"],
+                "linktype": "Credit Memo",
+                "foreignamount": link["foreignamount"],
+                "linkdate": header["trandate"],
+                "lastmodifieddate": now,
+            }
+            for link in links
         ],
     )
     return record_id
@@ -455,6 +582,24 @@ def read_record(
             "order by linesequencenumber",
             (invoice["id"],),
         ).fetchall()
+        applied = conn.execute(
+            "select previousdoc, foreignamount from netsuite_previoustransactionlink "
+            "where nextdoc = ? order by previousdoc",
+            (invoice["id"],),
+        ).fetchall()
+    credit_memo = {
+        "createdFrom": {"id": str(invoice["createdfrom"])} if invoice["createdfrom"] else None,
+        "apply": {
+            "items": [
+                {
+                    "doc": {"id": str(link["previousdoc"])},
+                    "apply": True,
+                    "amount": link["foreignamount"],
+                }
+                for link in applied
+            ]
+        },
+    }
     return {
         "id": str(invoice["id"]),
         "externalId": invoice["externalid"],
@@ -476,9 +621,9 @@ def read_record(
                     "quantity": line["quantity"],
                     "rate": line["rate"],
                     "amount": line["foreignamount"],
-                    "custcol_time_entry_id": line["custcol_time_entry_id"],
                 }
+                | {field: line[field] for field in CUSTOM_LINE_FIELDS}
                 for line in lines
             ]
         },
-    }
+    } | (credit_memo if record_type == "creditMemo" else {})

@@ -114,6 +114,7 @@ TABLES: dict[str, dict[str, str]] = {
         "custcol_time_entry_id": "id",
         "custcol_expense_id": "id",
         "custcol_milestone_id": "id",
+        "custcol_psa_correction_id": "text",
         "linelastmodifieddate": "datetime",
     },
     "previoustransactionlink": {

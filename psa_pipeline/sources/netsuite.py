@@ -115,7 +115,8 @@ TRANSACTION_COLUMNS = (
     "custbody_project_code foreigntotal createddate lastmodifieddate"
 ).split()
 # transactionline fields (Fivetran's NetSuite2 transactionline; uniquekey is the table-wide key,
-# PostHog settings.py; custcol_* are this firm's custom line fields naming what a line bills)
+# PostHog settings.py; custcol_* are this firm's custom line fields naming what a line bills, and
+# on lines the reverse sync writes, the PSA correction the line puts right)
 LINE_FIELDS = ", ".join(
     (
         "tl.uniquekey",
@@ -131,13 +132,14 @@ LINE_FIELDS = ", ".join(
         "tl.custcol_time_entry_id",
         "tl.custcol_expense_id",
         "tl.custcol_milestone_id",
+        "tl.custcol_psa_correction_id",
         as_utc("tl.linelastmodifieddate"),
     )
 )
 LINE_COLUMNS = (
     "uniquekey transaction transactiontype linesequencenumber item itemname memo quantity rate "
     "foreignamount custcol_time_entry_id custcol_expense_id custcol_milestone_id "
-    "linelastmodifieddate"
+    "custcol_psa_correction_id linelastmodifieddate"
 ).split()
 ITEM_LINES = "tl.mainline = 'F' AND tl.taxline = 'F'"
 LINES_FROM = "FROM transactionline tl JOIN transaction t ON t.id = tl.transaction"

@@ -1,7 +1,8 @@
 {#-
     The lines of ERP credit memos (same raw table as invoice lines). Amounts are positive: the
     credit given. The firm's own credit memos carry one "Service credit" line; credit memos the
-    reverse sync writes name the time entry they reverse.
+    reverse sync writes name what they reverse (time entry, expense or milestone) and the PSA
+    correction each line puts right (correction_id).
 -#}
 
 with
@@ -23,6 +24,7 @@ renamed as (
         time_entry_id,
         expense_id,
         milestone_id,
+        correction_id,
         line_number,
 
         ---------- text

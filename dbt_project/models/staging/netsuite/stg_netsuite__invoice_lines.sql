@@ -19,6 +19,7 @@ renamed as (
         time_entry_id,
         expense_id,
         milestone_id,
+        correction_id,
         line_number,
 
         ---------- text

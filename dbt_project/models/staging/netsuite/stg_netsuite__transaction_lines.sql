@@ -58,6 +58,7 @@ renamed as (
         cast(source.custcol_time_entry_id as bigint) as time_entry_id,
         cast(source.custcol_expense_id as bigint) as expense_id,
         cast(source.custcol_milestone_id as bigint) as milestone_id,
+        nullif(trim(source.custcol_psa_correction_id), '') as correction_id,
         cast(source.linesequencenumber as integer) as line_number,
 
         ---------- text
@@ -133,6 +134,7 @@ select
     time_entry_id,
     expense_id,
     milestone_id,
+    correction_id,
     line_number,
     transaction_type,
     item,
