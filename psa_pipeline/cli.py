@@ -1,4 +1,5 @@
-"""psa-pipeline: demo | check-sources | sandbox serve | sandbox truth."""
+"""psa-pipeline: demo | check-sources | sync --dry-run | sync approvals | sync approve |
+sync replay | sandbox serve | sandbox truth."""
 
 from __future__ import annotations
 
@@ -26,6 +27,34 @@ def main(argv: list[str] | None = None) -> int:
         choices=SYSTEMS,
         help="only this system (repeatable); default: all five",
     )
+
+    sync = commands.add_parser(
+        "sync",
+        help="the ERP sync: --dry-run prints what it would send now and writes nothing "
+        "(syncs themselves run as erp_sync_job, launched by billing_corrections_sensor)",
+    )
+    sync.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="plan the records, lines and totals per currency; write nothing anywhere",
+    )
+    sync_commands = sync.add_subparsers(dest="sync_command")
+    sync_commands.add_parser(
+        "approvals", help="list the corrections awaiting approval (PSA_SYNC_APPROVAL_THRESHOLD)"
+    )
+    approve = sync_commands.add_parser(
+        "approve", help="approve corrections awaiting approval, so the next sync sends them"
+    )
+    approve.add_argument("correction_ids", nargs="+", metavar="ID")
+    approve.add_argument("--by", required=True, help="who approves (recorded with the time)")
+    approve.add_argument("--note", default="", help="why, for the record")
+    replay = sync_commands.add_parser(
+        "replay",
+        help="send dead letters again once their cause is fixed (all, or these external or "
+        "correction ids): the next sync plans and sends them afresh",
+    )
+    replay.add_argument("ids", nargs="*", metavar="ID")
+    replay.add_argument("--by", required=True, help="who asks for the replay (recorded)")
 
     sandbox = commands.add_parser("sandbox", help="the simulated firm").add_subparsers(
         dest="sandbox_command", required=True
@@ -90,6 +119,14 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         print(render(report))
         return 0 if report.ok else 1
+    if args.command == "sync":
+        if args.sync_command == "approvals":
+            return list_approvals(settings)
+        if args.sync_command == "approve":
+            return approve_corrections(settings, args.correction_ids, args.by, args.note)
+        if args.sync_command == "replay":
+            return replay_dead_letters(settings, args.ids, args.by)
+        return dry_run(settings) if args.dry_run else _sync_runs_in_dagster()
     if args.command == "check-sources":
         from psa_pipeline.sources.probes import check_sources
         from psa_pipeline.sources.probes import render as render_findings
@@ -129,6 +166,90 @@ def main(argv: list[str] | None = None) -> int:
         netsuite_date_format=args.netsuite_date_format,
     )
     return 0
+
+
+def dry_run(settings) -> int:
+    from psa_pipeline.reverse_sync.approval import describe_awaiting
+    from psa_pipeline.reverse_sync.assets import describe_plan, dry_run_plan, plan_summary
+    from psa_pipeline.warehouse import Warehouse
+
+    threshold = settings.sync_approval_threshold
+    records, awaiting = dry_run_plan(Warehouse.from_settings(settings), threshold)
+    print("Dry run: nothing was written, to the ERP or to the ledger.")
+    print(describe_plan(records))
+    if threshold is not None:
+        print(describe_awaiting(awaiting, threshold))
+    for record_type, kind in plan_summary(records).items():
+        totals = ", ".join(
+            f"{currency} {total}" for currency, total in sorted(kind["totals"].items())
+        )
+        print(f"{record_type}: {kind['records']} record(s), {kind['lines']} line(s); {totals}")
+    return 0
+
+
+def _awaiting(settings, conn) -> list:
+    from psa_pipeline.reverse_sync.approval import split_for_approval
+    from psa_pipeline.reverse_sync.corrections import new_corrections
+
+    return split_for_approval(
+        conn, new_corrections(conn), settings.sync_approval_threshold
+    ).awaiting
+
+
+def list_approvals(settings) -> int:
+    from psa_pipeline.reverse_sync.approval import describe_awaiting
+    from psa_pipeline.warehouse import Warehouse
+
+    if settings.sync_approval_threshold is None:
+        print("No approval threshold is set (PSA_SYNC_APPROVAL_THRESHOLD): nothing waits.")
+        return 0
+    with Warehouse.from_settings(settings).read_only() as conn:
+        print(describe_awaiting(_awaiting(settings, conn), settings.sync_approval_threshold))
+    return 0
+
+
+def approve_corrections(settings, ids: list[str], approved_by: str, note: str) -> int:
+    from psa_pipeline.reverse_sync.approval import approve
+    from psa_pipeline.warehouse import Warehouse
+
+    with Warehouse.from_settings(settings).get_connection() as conn:
+        try:
+            chosen = approve(conn, _awaiting(settings, conn), ids, approved_by, note)
+        except ValueError as refused:
+            print(refused, file=sys.stderr)
+            return 1
+    print(f"Approved by {approved_by.strip()}: {', '.join(c.correction_id for c in chosen)}")
+    return 0
+
+
+def replay_dead_letters(settings, ids: list[str], requested_by: str) -> int:
+    from psa_pipeline.reverse_sync import ledger
+    from psa_pipeline.warehouse import Warehouse
+
+    with Warehouse.from_settings(settings).get_connection() as conn:
+        try:
+            released = ledger.replay(conn, ids, requested_by)
+        except ValueError as refused:
+            print(refused, file=sys.stderr)
+            return 1
+    if not released:
+        print("No dead letters to replay.")
+        return 0
+    print(
+        f"Released {len(released)} dead letter(s) for the next sync (erp_sync_job) to send "
+        f"afresh: {', '.join(released)}"
+    )
+    return 0
+
+
+def _sync_runs_in_dagster() -> int:
+    print(
+        "A sync writes to the ERP only from Dagster (erp_sync_job, which billing_corrections_sensor "
+        "launches after a green refresh), where its checks gate it. `psa-pipeline sync --dry-run` "
+        "shows what it would send.",
+        file=sys.stderr,
+    )
+    return 2
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from psa_pipeline.ingest.assets import ingest_assets
 from psa_pipeline.ingest.monthly import reload_month_job
 from psa_pipeline.ingest.resources import ApiEndpoint, SourceSystems
 from psa_pipeline.quality.checks import quality_checks
+from psa_pipeline.reverse_sync.approval import ErpSyncPolicy, approve_corrections_job
 from psa_pipeline.reverse_sync.assets import erp_sync_invoices
 from psa_pipeline.reverse_sync.sensor import billing_corrections_sensor
 from psa_pipeline.settings import SYSTEMS, Settings, load_settings
@@ -44,6 +45,13 @@ def build_resources(settings: Settings) -> dict:
         "dlt_runner": DagsterDltResource(),
         "source_systems": SourceSystems(**endpoints),
         "publication": PublicationTarget(path=str(settings.published_path)),
+        "erp_sync_policy": ErpSyncPolicy(
+            approval_threshold=(
+                None
+                if settings.sync_approval_threshold is None
+                else str(settings.sync_approval_threshold)
+            )
+        ),
     }
 
 
@@ -62,7 +70,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     return dg.Definitions(
         assets=ASSETS,
         asset_checks=ASSET_CHECKS,
-        jobs=[refresh_warehouse_job, erp_sync_job, reload_month_job],
+        jobs=[refresh_warehouse_job, erp_sync_job, reload_month_job, approve_corrections_job],
         schedules=[nightly_refresh],
         sensors=[billing_corrections_sensor, publication_held_back],
         resources=build_resources(settings),

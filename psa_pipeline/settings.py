@@ -11,6 +11,7 @@ import hashlib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -80,6 +81,8 @@ class Settings:
     dagster_home: Path | None = None
     warehouse: str = "duckdb"  # one of WAREHOUSES; also the dbt target
     postgres: PostgresConnection = field(default_factory=PostgresConnection)
+    # corrections above this amount in the reporting currency wait for approval (None: none wait)
+    sync_approval_threshold: Decimal | None = None
 
     def __post_init__(self) -> None:
         if self.warehouse not in WAREHOUSES:
@@ -163,6 +166,9 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
                        credentials apply only while none of these nor __ACCESS_TOKEN is set.
     SOURCES__NETSUITE__DATE_FORMAT
                        the account's date format preference (default M/D/YYYY, NetSuite's)
+    PSA_SYNC_APPROVAL_THRESHOLD
+                       corrections above this amount in the reporting currency wait for an
+                       approval before the ERP sync sends them (default: none wait)
     """
     env = os.environ if environ is None else environ
     sandbox_url = env.get("PSA_SANDBOX_URL", DEFAULT_SANDBOX_URL)
@@ -187,7 +193,17 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         dagster_home=Path(env["DAGSTER_HOME"]) if env.get("DAGSTER_HOME") else None,
         warehouse=env.get("PSA_WAREHOUSE", "duckdb").strip().lower() or "duckdb",
         postgres=postgres_connection(env),
+        sync_approval_threshold=_decimal_or_none(env.get("PSA_SYNC_APPROVAL_THRESHOLD")),
     )
+
+
+def _decimal_or_none(text: str | None) -> Decimal | None:
+    if text is None or not text.strip():
+        return None
+    try:
+        return Decimal(text.strip())
+    except InvalidOperation:
+        raise ValueError(f"PSA_SYNC_APPROVAL_THRESHOLD={text!r} is not an amount") from None
 
 
 @dataclass(frozen=True)

@@ -391,9 +391,14 @@ def _marts_lines(report: DemoReport) -> list[str]:
         f"ERP sync sensor: {report.sensor_outcome}",
     ]
     for sync in report.syncs:
+        planned = sync.get("planned_by_type") or {}
+        kinds = ", ".join(
+            f"{kind['records']} {record_type}(s) of {kind['lines']} line(s)"
+            for record_type, kind in sorted(planned.items())
+        )
         lines.append(
             f"  sync run {sync['run_id'][:8]}: {'ok' if sync['success'] else 'FAILED'}, "
-            f"{sync.get('invoices_pushed', 0)} draft invoice(s) pushed for "
-            f"{sync.get('new_corrections', 0)} new correction(s)"
+            f"{sync.get('records_pushed', 0)} ERP record(s) pushed for "
+            f"{sync.get('new_corrections', 0)} new correction(s)" + (f" ({kinds})" if kinds else "")
         )
     return [*lines, f"ERP outbox, all runs: {report.outbox or 'empty'}", ""]

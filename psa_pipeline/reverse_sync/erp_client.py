@@ -1,4 +1,4 @@
-"""NetSuite record writes: upsert an invoice by external id, and read it back.
+"""NetSuite record writes: upsert an invoice or a credit memo by external id, and read it back.
 
 A PUT by external id is idempotent, so transport failures (429 with Retry-After, 5xx, dropped
 connections, time-outs) are retried with exponential backoff and jitter, a bounded number of
@@ -6,7 +6,8 @@ times; when they run out the ERP is `ErpUnavailable` and the write stays pending
 Any other 4xx is the ERP refusing the record: returned to the caller to dead-letter.
 Requests are signed as the NetSuite source signs its reads (token-based auth, OAuth 1.0a with
 HMAC-SHA256, or an OAuth 2.0 bearer token: `psa_pipeline.sources.netsuite.netsuite_auth`); each
-retry is signed afresh, with a new nonce.
+retry is signed afresh, with a new nonce. Every attempt at a write carries the write's
+correlation id (`X-Correlation-ID`), the same across retries, as the ledger records it.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 import requests
 
 RETRYABLE_STATUSES = (429, 500, 502, 503, 504)
+CORRELATION_HEADER = "X-Correlation-ID"
 
 
 class ErpUnavailable(Exception):
@@ -50,24 +52,32 @@ class ErpClient:
         self.session = requests.Session()
         self.session.auth = auth
 
-    def upsert_invoice(self, external_id: str, record: dict) -> Refusal | None:
+    def upsert(
+        self, record_type: str, external_id: str, record: dict, correlation_id: str
+    ) -> Refusal | None:
         """None when the ERP holds the record; a Refusal when it will not take it."""
-        response = self._call("PUT", external_id, json=record)
+        response = self._call(
+            "PUT",
+            record_type,
+            external_id,
+            json=record,
+            headers={CORRELATION_HEADER: correlation_id},
+        )
         if response.ok:
             return None
         return Refusal(response.status_code, _error_detail(response))
 
-    def read_invoice(self, external_id: str) -> dict | None:
-        response = self._call("GET", external_id)
+    def read(self, record_type: str, external_id: str) -> dict | None:
+        response = self._call("GET", record_type, external_id)
         if response.status_code == 404:
             return None
         response.raise_for_status()
         return response.json()
 
-    def _call(self, method: str, external_id: str, **kwargs) -> requests.Response:
+    def _call(self, method: str, record_type: str, external_id: str, **kwargs) -> requests.Response:
         """The ERP's answer, retried (each attempt a new request, so TBA signs it afresh:
         NetSuite refuses a nonce it has seen) while the ERP is throttling, failing or silent."""
-        url = f"{self.base_url}/invoice/eid:{external_id}"
+        url = f"{self.base_url}/{record_type}/eid:{external_id}"
         response: requests.Response | None = None
         for attempt in range(self.retries + 1):
             if attempt:

@@ -25,14 +25,22 @@ SYSTEMS = ("hubspot", "kantata", "harvest", "bamboohr", "netsuite")
 
 
 class RequestLog:
-    """Method, path, query, body and status of every request, kept in memory for tests to read."""
+    """Method, path, query, body, status and correlation id (the `X-Correlation-ID` header a
+    writer sends, as an API gateway would log it) of every request, kept in memory for tests."""
 
     def __init__(self):
         self._lock = threading.Lock()
         self._entries: list[dict] = []
 
     def record(
-        self, method: str, path: str, query: str, body: str, status: int, fault: str | None
+        self,
+        method: str,
+        path: str,
+        query: str,
+        body: str,
+        status: int,
+        fault: str | None,
+        correlation_id: str | None = None,
     ) -> None:
         entry = {
             "method": method,
@@ -41,6 +49,7 @@ class RequestLog:
             "body": body,
             "status": status,
             "fault": fault,
+            "correlation_id": correlation_id,
         }
         with self._lock:
             self._entries.append(entry)
@@ -75,7 +84,7 @@ def create_app(
     app.add_middleware(
         FaultMiddleware,
         faults=app.state.faults,
-        vendor_answers={"hubspot": hubspot.fault_answer},
+        vendor_answers={"hubspot": hubspot.fault_answer, "netsuite": netsuite.fault_answer},
     )
 
     @app.middleware("http")  # added last, so it wraps the fault layer and logs injected faults
@@ -90,6 +99,7 @@ def create_app(
                 body,
                 response.status_code,
                 getattr(request.state, "fault", None),
+                request.headers.get("X-Correlation-ID"),
             )
         return response
 

@@ -10,6 +10,8 @@ Kinds:
   slow                      the answer comes, late (`slow_seconds`)
   dropped_connection        the answer starts, then the connection is cut mid-body
   erp_commit_then_timeout   (writes only) the write commits, then the answer comes too late
+  erp_refuse_write          (writes only) the ERP refuses the record (400, in the vendor's own
+                            error shape): nothing is written; a dead letter for the writer
 
 The layer is plain ASGI: cutting a connection needs control of the messages sent. Every
 request's fault, if any, is put in `scope["state"]["fault"]` for the request log.
@@ -30,7 +32,10 @@ KINDS = (
     "slow",
     "dropped_connection",
     "erp_commit_then_timeout",
+    "erp_refuse_write",
 )
+WRITE_ONLY = {"erp_commit_then_timeout", "erp_refuse_write"}
+REFUSAL_STATUS = 400
 RETRY_AFTER_SECONDS = 1
 WRITE_METHODS = {"PUT", "POST", "PATCH", "DELETE"}
 
@@ -84,7 +89,7 @@ class Faults:
             roll = self._streams[system].random()
         threshold = 0.0
         for kind in KINDS:
-            if kind == "erp_commit_then_timeout" and method not in WRITE_METHODS:
+            if kind in WRITE_ONLY and method not in WRITE_METHODS:
                 continue
             threshold += rates.get(kind, 0.0)
             if roll < threshold:
@@ -130,7 +135,7 @@ class FaultMiddleware:
             return None
         if kind == "dropped_connection":
             return await _drop(send)
-        status = int(kind.removeprefix("http_"))
+        status = REFUSAL_STATUS if kind == "erp_refuse_write" else int(kind.removeprefix("http_"))
         answer = self.vendor_answers.get(system)
         return await _error(send, status, kind, system, answer(status) if answer else None)
 

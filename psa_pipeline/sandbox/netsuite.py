@@ -85,6 +85,19 @@ def netsuite_error(status: int, detail: str, code: str, **headers: str) -> JSONR
     )
 
 
+def fault_answer(status: int) -> tuple[bytes, list[tuple[bytes, bytes]]] | None:
+    """A refused write (the erp_refuse_write fault) in NetSuite's error shape, with the message
+    NetSuite gives a field it will not take; other faults keep the generic answer."""
+    if status != 400:
+        return None
+    refusal = netsuite_error(
+        400,
+        "You have entered an Invalid Field Value for the following field: entity",
+        "USER_ERROR",
+    )
+    return refusal.body, [(b"content-language", b"en")]
+
+
 class _TokenValidator(RequestValidator):
     """oauthlib's server-side checks for the one integration and token the sandbox knows."""
 

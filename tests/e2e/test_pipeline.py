@@ -37,7 +37,8 @@ class Pipeline:
             return conn.execute(sql).fetchall()
 
     def drafted_time_entries(self) -> list[int]:
-        """Time entry ids on every invoice line the reverse sync wrote (one id per line)."""
+        """Time entry ids on every draft invoice line the reverse sync wrote that bills time
+        (one id per line; expense and rate adjustment lines name none)."""
         drafts = {
             r["id"]
             for r in suiteql(
@@ -49,12 +50,16 @@ class Pipeline:
             "select transaction, custcol_time_entry_id from transactionline where mainline = 'F'",
         )
         return [
-            int(line["custcol_time_entry_id"]) for line in lines if line["transaction"] in drafts
+            int(line["custcol_time_entry_id"])
+            for line in lines
+            if line["transaction"] in drafts and "custcol_time_entry_id" in line
         ]
 
+    def requests(self) -> list[dict]:
+        return requests.get(f"{self.server.url}/_sandbox/requests", timeout=10).json()["requests"]
+
     def puts(self) -> int:
-        log = requests.get(f"{self.server.url}/_sandbox/requests", timeout=10).json()["requests"]
-        return sum(1 for entry in log if entry["method"] == "PUT")
+        return sum(1 for entry in self.requests() if entry["method"] == "PUT")
 
 
 @pytest.fixture(scope="module")
@@ -113,20 +118,47 @@ def test_billing_corrections_are_exactly_the_injected_correctable_leakage(pipeli
 def test_the_sync_put_each_correction_in_the_erp_once(pipeline):
     injected = sorted(int(d["record_id"]) for d in truth(pipeline.server, "unbilled_time"))
     assert sorted(pipeline.drafted_time_entries()) == injected
-    outbox = pipeline.query("select external_id, record_json from reverse_sync.erp_sync_outbox")
-    for external_id, record_json in outbox:
+    outbox = pipeline.query(
+        "select external_id, record_type, record_json, correlation_id "
+        "from reverse_sync.erp_sync_outbox"
+    )
+    assert {record_type for _, record_type, _, _ in outbox} == {"invoice", "creditMemo"}
+    for external_id, record_type, record_json, correlation_id in outbox:
         stored = requests.get(
-            f"{pipeline.server.url}/netsuite/services/rest/record/v1/invoice/eid:{external_id}",
+            f"{pipeline.server.url}/netsuite/services/rest/record/v1/{record_type}/eid:{external_id}",
             headers=AUTH,
             timeout=10,
         ).json()
         sent = json.loads(record_json)
         assert stored["status"] == {"id": "pendingApproval"}
         assert (stored["entity"], stored["currency"]) == (sent["entity"], sent["currency"])
-        fields = ("custcol_time_entry_id", "quantity", "rate", "amount")
-        assert [[line[f] for f in fields] for line in stored["item"]["items"]] == [
+        fields = ("custcol_psa_correction_id", "quantity", "rate", "amount")
+        assert [[line.get(f) for f in fields] for line in stored["item"]["items"]] == [
             [line[f] for f in fields] for line in sent["item"]["items"]
         ]
+        writes = [
+            entry
+            for entry in pipeline.requests()
+            if entry["method"] == "PUT" and entry["path"].endswith(f"/eid:{external_id}")
+        ]
+        assert writes and {entry["correlation_id"] for entry in writes} == {correlation_id}
+    # every correction is on exactly one ERP line, and every line the sync wrote is one
+    corrections = [
+        cid for (cid,) in pipeline.query("select correction_id from marts.billing_corrections")
+    ]
+    lines = suiteql(
+        pipeline.server,
+        "select custcol_psa_correction_id from transactionline "
+        "where custcol_psa_correction_id is not null",
+    )
+    assert sorted(line["custcol_psa_correction_id"] for line in lines) == sorted(corrections)
+    kinds = {
+        kind
+        for (kind,) in pipeline.query(
+            "select distinct correction_type from marts.billing_corrections"
+        )
+    }
+    assert {"invoice_time", "invoice_expense", "rate_adjustment", "credit_duplicate"} <= kinds
 
 
 def test_the_published_copy_holds_every_mart_as_built_and_the_checks_behind_it(pipeline):
@@ -194,7 +226,7 @@ def test_a_second_sync_pushes_nothing(pipeline):
     outcome, runs = launch_sensor_runs(pipeline.defs, pipeline.instance, billing_corrections_sensor)
     assert outcome == "1 run(s) requested" and len(runs) == 1 and runs[0].success
     summary = sync_summary(runs[0])  # what the demo prints: the sync's figures, not the
-    assert summary["new_corrections"] == 0 and summary["invoices_pushed"] == 0  # publication's
+    assert summary["new_corrections"] == 0 and summary["records_pushed"] == 0  # publication's
     assert pipeline.puts() == puts_before
     assert sorted(pipeline.drafted_time_entries()) == sorted(before)
     # the same tick again: its run key already has a run, so nothing is launched
@@ -206,12 +238,13 @@ def test_a_refresh_after_the_sync_leaves_nothing_to_correct(pipeline):
         instance=pipeline.instance
     )
     assert refresh.success
-    # the time corrections are billed now (by the drafts); the other kinds wait for a sync
-    # that writes credit memos, expense and milestone lines and rate adjustments
-    left = dict(
-        pipeline.query("select correction_type, count(*) from marts.billing_corrections group by 1")
-    )
-    assert "invoice_time" not in left and left
+    # every correction is in the ERP now (draft lines, credit memos): nothing left to send,
+    # and the only leakage left is what needs a person
+    assert pipeline.query("select count(*) from marts.billing_corrections") == [(0,)]
+    left = {
+        cause for (cause,) in pipeline.query("select distinct cause from marts.revenue_leakage")
+    }
+    assert left <= {"won_deal_without_project", "unmapped_project_code"} and left
     drafted = len(pipeline.drafted_time_entries())
     billed = pipeline.query("select count(*) from staging.stg_netsuite__invoice_lines")[0][0]
     invoices = {
@@ -222,7 +255,7 @@ def test_a_refresh_after_the_sync_leaves_nothing_to_correct(pipeline):
     assert billed == sum(line["transaction"] in invoices for line in lines) and drafted > 0
     assert len(lines) > billed  # credit memos have lines too, and they are not invoice lines
     puts_before = pipeline.puts()
+    # with nothing left to correct, the sensor launches no sync at all
     outcome, runs = launch_sensor_runs(pipeline.defs, pipeline.instance, billing_corrections_sensor)
-    assert outcome == "1 run(s) requested" and len(runs) == 1 and runs[0].success
-    metadata = runs[0].get_asset_materialization_events()[0].materialization.metadata
-    assert metadata["new_corrections"].value == 0 and pipeline.puts() == puts_before
+    assert outcome == "billing_corrections holds no rows" and runs == []
+    assert pipeline.puts() == puts_before

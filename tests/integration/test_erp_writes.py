@@ -97,8 +97,8 @@ def test_the_sync_client_signs_with_tba_and_a_refused_login_dead_letters_nothing
     """The reverse sync's client signs as the connector does (OAuth 1.0a, HMAC-SHA256); a
     credential the ERP refuses stops the sync instead of blaming the record."""
     client = ErpClient(f"{sandbox.url}/netsuite", NETSUITE_TBA, retries=0)
-    assert client.upsert_invoice("TBA-1", invoice_body()) is None
-    assert client.read_invoice("TBA-1")["externalId"] == "TBA-1"
+    assert client.upsert("invoice", "TBA-1", invoice_body(), "corr-1") is None
+    assert client.read("invoice", "TBA-1")["externalId"] == "TBA-1"
     wrong = netsuite_auth(
         SourceEndpoint(
             "",
@@ -108,8 +108,8 @@ def test_the_sync_client_signs_with_tba_and_a_refused_login_dead_letters_nothing
         )
     )
     with pytest.raises(ErpLoginRefused, match="INVALID_LOGIN|Invalid login"):
-        ErpClient(f"{sandbox.url}/netsuite", wrong, retries=0).upsert_invoice(
-            "TBA-2", invoice_body()
+        ErpClient(f"{sandbox.url}/netsuite", wrong, retries=0).upsert(
+            "invoice", "TBA-2", invoice_body(), "corr-2"
         )
     assert suiteql(sandbox, "select id from transaction where externalid = 'TBA-2'") == []
 
@@ -122,7 +122,7 @@ def test_a_write_whose_answer_was_lost_is_resent_signed_afresh(sandbox):
     requests.delete(f"{sandbox.url}/_sandbox/requests", timeout=10)
     client = ErpClient(f"{sandbox.url}/netsuite", NETSUITE_TBA, retries=2, backoff=0, timeout=1)
     with pytest.raises(ErpUnavailable):
-        client.upsert_invoice("LATE-1", invoice_body())
+        client.upsert("invoice", "LATE-1", invoice_body(), "corr-late")
     puts: list[dict] = []
     for _ in range(100):  # the late answers are logged when they finally go out
         log = requests.get(f"{sandbox.url}/_sandbox/requests", timeout=10).json()["requests"]
@@ -131,8 +131,10 @@ def test_a_write_whose_answer_was_lost_is_resent_signed_afresh(sandbox):
             break
         time.sleep(0.2)
     assert len(puts) == 3 and {entry["status"] for entry in puts} == {204}
+    # every attempt of the write went with its correlation id
+    assert {entry["correlation_id"] for entry in puts} == {"corr-late"}
     assert requests.post(f"{sandbox.url}/_sandbox/faults", json={}, timeout=10).ok
-    assert client.upsert_invoice("LATE-1", invoice_body()) is None
+    assert client.upsert("invoice", "LATE-1", invoice_body(), "corr-late") is None
 
 
 # ------------------------------------------------------------------ billing corrections

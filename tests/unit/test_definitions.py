@@ -77,7 +77,7 @@ EXPECTED_ASSETS = {
         *("int_projects__matched", "int_projects__planned", "int_fx_rates__daily"),
         *("int_contract_rates__unpivoted", "int_time_entries__rated", "int_as_of__derived"),
         *("int_invoice_lines__linked", "int_billing_months__invoiced"),
-        *("int_resource_days__available", "int_rate_cards__compared"),
+        *("int_resource_days__available", "int_rate_cards__compared", "int_corrections__in_erp"),
     ),
     **_group(
         "marts_core",

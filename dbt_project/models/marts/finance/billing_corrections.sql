@@ -11,6 +11,9 @@
                          rounded amounts is not always hours x a rate to the cent
     credit_duplicate     time_billed_twice: a credit memo line for the line billed again
 
+    erp_invoice_id is the ERP invoice holding the line a rate adjustment or a credit corrects:
+    the reverse sync creates its credit memos from that invoice and applies them to it.
+
     won_deal_without_project and unmapped_project_code are not here: no invoice can be drafted
     until someone sets the project up or says which project the code meant; they stay in
     revenue_leakage for review.
@@ -99,6 +102,7 @@ detailed as (
         correctable.expense_id,
         correctable.milestone_id,
         correctable.invoice_line_id,
+        invoice_lines.invoice_id as erp_invoice_id,
         coalesce(resources.full_name, milestones.milestone_title, expenses.expense_category_name)
             as line_description,
         case
@@ -155,6 +159,7 @@ final as (
         expense_id,
         milestone_id,
         invoice_line_id,
+        erp_invoice_id,
 
         ---------- text
         correction_type,

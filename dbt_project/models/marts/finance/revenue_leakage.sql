@@ -23,7 +23,9 @@
     Not leakage, so never here: time, expenses and milestones of a month the billing run has not
     invoiced yet (work in progress), time not approved, non-billable time, and time on
     fixed-fee, retainer and milestone contracts (their invoices bill the fee or the milestone,
-    not the hours). Each cause is detected from the warehouse alone.
+    not the hours). Each cause is detected from the warehouse alone. Put right, so not here
+    either: an item whose correction the ERP now holds (int_corrections__in_erp: the reverse
+    sync's draft invoice or credit memo line names it), as unbilled time on a draft is billed.
 -#}
 
 {%- set reporting_currency = var('reporting_currency') | upper %}
@@ -57,6 +59,12 @@ invoice_lines as (
 billing_months as (
 
     select * from {{ ref('int_billing_months__invoiced') }}
+
+),
+
+corrected_in_erp as (
+
+    select * from {{ ref('int_corrections__in_erp') }}
 
 ),
 
@@ -368,6 +376,15 @@ final as (
         on fx_rates.currency = leakage.leakage_currency
         and fx_rates.rate_on = leakage.leakage_on
 
+),
+
+still_open as (
+
+    select final.*
+    from final
+    left join corrected_in_erp on corrected_in_erp.correction_id = final.leakage_id
+    where corrected_in_erp.correction_id is null
+
 )
 
-select * from final
+select * from still_open
