@@ -377,19 +377,44 @@ def billable_work_by_task(context: Context, filters: Filters, period: Period) ->
 # ---------- revenue leakage
 
 
+SYNC_STATE_COLUMNS = [
+    "correction_id",
+    "cause",
+    "record_type",
+    "external_id",
+    "status",
+    "last_error",
+    "attempts",
+    "updated_at",
+    "is_read_back",
+]
+
+
 def sync_states(context: Context) -> pd.DataFrame:
-    """Each correction the sync has taken up, with its ERP write's state."""
+    """Each correction the sync has taken up, with its ERP write's state. Read back: a refresh
+    found the ERP record naming the correction, so revenue_leakage no longer lists its item
+    (the correction id is the item's id)."""
     if not context.source.has_tables(context.publication, SYNC_TABLES):
-        return pd.DataFrame(
-            columns=["correction_id", "external_id", "status", "last_error", "is_read_back"]
-        )
+        return pd.DataFrame(columns=SYNC_STATE_COLUMNS)
     return context.query(
-        "select l.correction_id, o.external_id, o.status, o.last_error, o.attempts, "
-        "o.updated_at, exists (select 1 from marts.fct_invoice_line as f "
-        "where f.invoice_external_id = o.external_id) as is_read_back "
+        "select l.correction_id, split_part(l.correction_id, '-', 1) as cause, o.record_type, "
+        "o.external_id, o.status, o.last_error, o.attempts, o.updated_at, "
+        "not exists (select 1 from marts.revenue_leakage as r "
+        "where r.leakage_id = l.correction_id) as is_read_back "
         "from reverse_sync.erp_sync_ledger as l "
-        "join reverse_sync.erp_sync_outbox as o on o.external_id = l.external_id"
+        "join reverse_sync.erp_sync_outbox as o on o.external_id = l.external_id "
+        "order by o.updated_at desc, l.correction_id"
     )
+
+
+def corrections_taken_up(context: Context) -> pd.DataFrame:
+    """What the sync has sent for each leakage item it took up, and where that stands."""
+    states = sync_states(context)
+    states["sync_state"] = [
+        sync_state(True, status, read_back)
+        for status, read_back in zip(states["status"], states["is_read_back"], strict=True)
+    ]
+    return states.drop(columns=["is_read_back"])
 
 
 def sync_state(has_correction: bool, status, is_read_back) -> str:

@@ -435,6 +435,37 @@ def test_a_warned_check_marks_the_figures_it_is_behind(firm, tmp_path, dashboard
     assert app.success and not app.warning  # backlog reads no table behind the warning
 
 
+def test_the_leakage_page_lists_what_the_sync_took_up_and_what_a_refresh_read_back(
+    firm, tmp_path, dashboard_env
+):
+    taken_up = firm.scalar("select count(*) from reverse_sync.erp_sync_ledger")
+    assert taken_up > 0
+    dashboard_env(firm)
+    app = render("revenue_leakage")
+    assert metrics(app)["Put right by the sync"] == f"0 of {taken_up:,}"  # none read back yet
+    table = table_named(app, "corrections taken up by the sync")
+    assert len(table) == taken_up and set(table["sync_state"]) == {PUSHED}
+    # a refresh that reads three of them back from the ERP no longer lists their items
+    refreshed = firm.copy(tmp_path)
+    read_back = [
+        cid
+        for (cid,) in firm.query(
+            "select correction_id from reverse_sync.erp_sync_ledger order by 1 limit 3"
+        )
+    ]
+    refreshed.write(
+        "delete from marts.revenue_leakage where leakage_id in "
+        f"({', '.join(repr(cid) for cid in read_back)})"
+    )
+    dashboard_env(refreshed)
+    app = render("revenue_leakage")
+    assert metrics(app)["Put right by the sync"] == f"3 of {taken_up:,}"
+    table = table_named(app, "corrections taken up by the sync")
+    assert sorted(table[table["sync_state"] == CONFIRMED]["correction_id"]) == read_back
+    by_cause = table_named(app, "corrections by cause and state")
+    assert by_cause["corrections"].sum() == taken_up
+
+
 def test_before_the_first_erp_sync_every_page_renders(firm, tmp_path, dashboard_env):
     """A firm published before any sync has run has no ledger (reverse_sync.*) to read."""
     unsynced = firm.copy(tmp_path)

@@ -71,6 +71,30 @@ by_cause = (
 )
 shell.table(by_cause, "leakage by cause", column_config=shell.money_columns(currency, ["leakage"]))
 
+st.subheader("Put right by the ERP sync")
+taken_up = figures.corrections_taken_up(context)
+put_right = taken_up[taken_up["sync_state"] == figures.CONFIRMED]
+st.caption(
+    "Every leakage item the sync has taken up, whatever its period: the ERP record it went on "
+    "(a draft invoice or a credit memo) and where it stands. **Confirmed** items are put right: "
+    "a refresh read the ERP's record back, so they are no longer leakage above. The filters "
+    "do not apply here (the ledger knows corrections, not projects)."
+)
+shell.figure(
+    st.columns(3)[0],
+    context,
+    "Put right by the sync",
+    f"{len(put_right):,} of {len(taken_up):,}",
+    ("revenue_leakage",),
+)
+shell.table(
+    taken_up.groupby(["cause", "sync_state"], as_index=False)
+    .agg(corrections=("correction_id", "count"))
+    .sort_values(["cause", "sync_state"]),
+    "corrections by cause and state",
+)
+shell.table(taken_up, "corrections taken up by the sync")
+
 st.subheader("Items and their source records")
 st.caption(
     "ERP correction states, from the sync's ledger: **not yet pushed** (not taken up by the sync "
