@@ -6,9 +6,10 @@
     unbilled_time             approved billable time on a time-and-materials contract, from a
                               month the billing run has invoiced, on no invoice line: the hours
                               at the rate on the entry
-    superseded_rate           an invoice line billing time at a rate other than the contract
-                              version's in force on the day: what the contract's rate would
-                              have added (hours x contract rate - the line)
+    superseded_rate           the first invoice line billing time at a rate other than the
+                              contract version's in force on the day: what the contract's rate
+                              would have added (hours x contract rate - the line); a later line
+                              billing the entry again is time_billed_twice, credited in full
     time_billed_twice         a time entry on a second (third ...) invoice line: that line
     milestone_not_invoiced    a completed milestone of a milestone contract, due in a month the
                               billing run has invoiced, on no invoice line: its amount
@@ -163,7 +164,10 @@ superseded_rate as (
         time_entries.spent_month as billing_month
     from time_lines
     inner join time_entries on time_entries.time_entry_id = time_lines.time_entry_id
+    -- the first billing only: a line billing the entry again is time_billed_twice and credited
+    -- in full, so adjusting its rate as well would correct it twice
     where time_lines.rate_amount <> time_entries.bill_rate_amount
+        and time_lines.billing_number = 1
 
 ),
 
