@@ -21,14 +21,20 @@ from tests.helpers import (
 NO_CREDIT_MEMOS = FirmConfig(seed=8, size="small")
 
 
+def land_and_stage(server, tmp_path):
+    """The NetSuite ingest into a warehouse in tmp_path, then its staging models: the settings."""
+    settings = settings_for(server, tmp_path / "data")
+    with dg.instance_for_test() as instance:
+        land("netsuite", settings, instance)
+    stage("netsuite", settings, tmp_path)
+    return settings
+
+
 @pytest.mark.parametrize("date_format", ["DD/MM/YYYY", "DD.MM.YYYY"])
 def test_the_firm_lands_and_stages_whatever_the_account_date_format(tmp_path, date_format):
     server = start_sandbox(tmp_path / "sandbox", netsuite_date_format=date_format)
     try:
-        settings = settings_for(server, tmp_path / "data")
-        with dg.instance_for_test() as instance:
-            land("netsuite", settings, instance)
-        stage("netsuite", settings, tmp_path)
+        settings = land_and_stage(server, tmp_path)
         with server.store.connect() as store:
             invoices = dict(
                 store.execute(
@@ -56,10 +62,7 @@ def test_a_firm_without_credit_memos_lands_the_table_and_builds_staging(tmp_path
             assert not store.execute(
                 "select count(*) from netsuite_transaction where type = 'CustCred'"
             ).fetchone()[0]
-        settings = settings_for(server, tmp_path / "data")
-        with dg.instance_for_test() as instance:
-            land("netsuite", settings, instance)
-        stage("netsuite", settings, tmp_path)
+        settings = land_and_stage(server, tmp_path)
     finally:
         server.stop()
     assert rows(settings, "select count(*) as n from raw_netsuite.credit_memos") == [{"n": 0}]
@@ -82,10 +85,7 @@ def test_corrections_written_to_the_erp_land_and_stage_with_their_correction_ids
         assert put_record(server, "creditMemo", "CORR-CM", memo).status_code == 204
         invoice_id = int(read_record(server, "invoice", "CORR-INV")["id"])
         memo_id = int(read_record(server, "creditMemo", "CORR-CM")["id"])
-        settings = settings_for(server, tmp_path / "data")
-        with dg.instance_for_test() as instance:
-            land("netsuite", settings, instance)
-        stage("netsuite", settings, tmp_path)
+        settings = land_and_stage(server, tmp_path)
     finally:
         server.stop()
     landed = rows(
