@@ -163,6 +163,8 @@ def run_demo(settings: Settings) -> DemoReport:
         contextlib.redirect_stdout(log),  # dbt's and dlt's step output: kept, not shown
         contextlib.redirect_stderr(log),
     ):
+        with _stage("checking the data directory", log_path):
+            claim_data_dir(settings.data_dir, firm.key)
         with _stage("making the sandbox firm", log_path):
             store = open_firm(firm, settings.sandbox_dir)
         with _stage(f"starting the sandbox on {settings.sandbox_url}", log_path):
@@ -215,6 +217,24 @@ def _publication(published: Path) -> str | None:
     with duckdb.connect(str(published), read_only=True) as conn:
         at, as_of = conn.execute("select published_at, as_of_on from publication.info").fetchone()
     return f"{published}: published {at:%Y-%m-%d %H:%M} UTC, figures as of {as_of}"
+
+
+class OtherFirm(Exception):
+    """The data directory already holds another sandbox firm's warehouse."""
+
+
+def claim_data_dir(data_dir: Path, firm_key: str) -> None:
+    """One data directory, one firm: the raw tables merge on keys and dlt's cursors carry on
+    from the last run, so a second firm's records would mix with the first's and fail the
+    checks (a demo with another seed on the same data/ did exactly that)."""
+    marker = data_dir / "firm"
+    held = marker.read_text().strip() if marker.exists() else firm_key
+    if held != firm_key:
+        raise OtherFirm(
+            f"{data_dir} holds the sandbox firm {held}, and this run asks for {firm_key}: "
+            "run `make clean` first, or set PSA_DATA_DIR to another directory"
+        )
+    marker.write_text(firm_key)
 
 
 @contextlib.contextmanager
