@@ -87,7 +87,11 @@ def netsuite_error(status: int, detail: str, code: str, **headers: str) -> JSONR
 
 def fault_answer(status: int) -> tuple[bytes, list[tuple[bytes, bytes]]] | None:
     """A refused write (the erp_refuse_write fault) in NetSuite's error shape, with the message
-    NetSuite gives a field it will not take; other faults keep the generic answer."""
+    NetSuite gives a field it will not take ("You have entered an Invalid Field Value <value>
+    for the following field: <field>", as quoted from NetSuite in
+    creecedev/NetSuite-Tools-For-WebStorm#22; the value is left out here, having no record to
+    name). The error code USER_ERROR is our choice: no public source for it was found. Other
+    faults keep the generic answer."""
     if status != 400:
         return None
     refusal = netsuite_error(
